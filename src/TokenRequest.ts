@@ -1,0 +1,417 @@
+/**
+ * The one HTTP exchange that gets a Zuora bearer token: `POST {baseUrl}/oauth/token` with the
+ * client credentials in a form body, decoded into an `AccessToken` or mapped to a typed `TokenError`.
+ *
+ * One attempt, no retry and no cache: compose it with `RetryPolicy.retry`, or use `TokenService`,
+ * which does both.
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as AccessToken from "./AccessToken.js"
+import * as body from "./internal/body.js"
+import * as headers from "./internal/headers.js"
+import {
+  InvalidClient,
+  InvalidConfiguration,
+  InvalidRequest,
+  Network,
+  RateLimited,
+  ServerError,
+  type TokenError,
+  UnexpectedResponse
+} from "./TokenError.js"
+import * as TrackId from "./TrackId.js"
+import type * as ZuoraCredentials from "./ZuoraCredentials.js"
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** `Zuora-Track-Id` for the token request: 1 to 64 printable US-ASCII characters, none of `:;"'`. */
+  readonly trackId?: string | undefined
+  /** `Zuora-Entity-Ids`: the entities of a multi-entity tenant the token acts for (UUIDs). */
+  readonly entityIds?: ReadonlyArray<string> | undefined
+  /** `Zuora-Org-Ids`: the orgs of a multi-org tenant. */
+  readonly orgIds?: ReadonlyArray<string> | undefined
+  /** The time one attempt may take, sending and reading the body included. Default 10 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** The largest response body read, in bytes. Default 64 KiB. */
+  readonly maxBodyBytes?: number | undefined
+}
+
+/**
+ * The default time one attempt may take: 10 seconds. A healthy Zuora answers in well under a second;
+ * ten leaves room for a slow network without letting a hung connection hold callers.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultTimeout: Duration.Duration = Duration.seconds(10)
+
+/**
+ * The default body cap: 64 KiB. A token response is under 1 KiB.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultMaxBodyBytes = 65_536
+
+/**
+ * The request headers never sent to `/oauth/token`, whatever the given client's request mappers add:
+ * Zuora's text forbids authentication headers on this request.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const forbiddenHeaders: ReadonlyArray<string> = ["authorization", "apiaccesskeyid", "apisecretaccesskey"]
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const orgId = /^[\x21-\x7E]+$/
+
+interface Prepared {
+  readonly headers: Headers.Headers
+  readonly trackId: string | undefined
+  readonly timeout: Duration.Duration
+  readonly maxBodyBytes: number
+}
+
+/**
+ * Validates the options once, so that a bad track id or entity id fails before any request.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const validateOptions = (options: Options = {}): Either.Either<Prepared, InvalidConfiguration> => {
+  const fail = (setting: string, description: string) => Either.left(new InvalidConfiguration({ setting, description }))
+  let out: Record<string, string> = { accept: "application/json" }
+  let trackId: string | undefined
+  if (options.trackId !== undefined) {
+    const checked = TrackId.make(options.trackId)
+    if (Either.isLeft(checked)) return Either.left(checked.left)
+    trackId = checked.right
+    out = { ...out, "zuora-track-id": trackId }
+  }
+  if (options.entityIds !== undefined && options.entityIds.length > 0) {
+    const bad = options.entityIds.findIndex((id) => !uuid.test(id))
+    if (bad >= 0) return fail("entityIds", `entry ${bad} is not a UUID with hyphens (36 characters)`)
+    out = { ...out, "zuora-entity-ids": options.entityIds.join(",") }
+  }
+  if (options.orgIds !== undefined && options.orgIds.length > 0) {
+    const bad = options.orgIds.findIndex((id) => !orgId.test(id) || id.includes(","))
+    if (bad >= 0) return fail("orgIds", `entry ${bad} is empty or contains a comma, a space or a control character`)
+    out = { ...out, "zuora-org-ids": options.orgIds.join(",") }
+  }
+  const timeout = Duration.decodeUnknown(options.timeout ?? defaultTimeout)
+  if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
+    return fail("timeout", "must be a positive, finite duration")
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) return fail("maxBodyBytes", "must be an integer >= 1024")
+  return Either.right({ headers: Headers.fromInput(out), trackId, timeout: timeout.value, maxBodyBytes })
+}
+
+const encoder = new TextEncoder()
+
+// The single point where the client secret leaves its Redacted wrapper: it is written into the form
+// body of the request and nowhere else.
+const formBody = (credentials: ZuoraCredentials.ZuoraCredentials): HttpBody.HttpBody =>
+  HttpBody.uint8Array(
+    encoder.encode(
+      new URLSearchParams({
+        client_id: credentials.clientId,
+        client_secret: Redacted.value(credentials.clientSecret),
+        grant_type: "client_credentials"
+      }).toString()
+    ),
+    "application/x-www-form-urlencoded"
+  )
+
+/**
+ * Builds the `/oauth/token` request. The body carries the credentials; the URL never does.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const makeRequest = (
+  credentials: ZuoraCredentials.ZuoraCredentials,
+  prepared: Prepared
+): HttpClientRequest.HttpClientRequest =>
+  HttpClientRequest.post(`${credentials.environment.baseUrl}/oauth/token`, {
+    headers: prepared.headers,
+    body: formBody(credentials)
+  })
+
+// Applied after every request mapper of the given client: whatever they added, the request that
+// leaves is our URL (no query, no fragment), our body, and no authentication header.
+const finalize = (request: HttpClientRequest.HttpClientRequest) => (mapped: HttpClientRequest.HttpClientRequest) =>
+  HttpClientRequest.post(request.url, {
+    headers: Headers.remove(mapped.headers, forbiddenHeaders),
+    body: request.body
+  })
+
+interface Meta {
+  readonly status: number
+  readonly requestId: string | undefined
+  readonly trackId: string | undefined
+}
+
+const ids = (meta: Meta) => ({
+  status: meta.status,
+  ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+  ...(meta.trackId === undefined ? {} : { trackId: meta.trackId })
+})
+
+const oauthError = (text: string): { error?: string; description?: string } => {
+  const parsed = body.parseJson(text)
+  if (!parsed.ok || typeof parsed.value !== "object" || parsed.value === null) return {}
+  const value = parsed.value as Record<string, unknown>
+  const str = (u: unknown) => (typeof u === "string" ? headers.sanitize(u) : undefined)
+  const reasons = Array.isArray(value.reasons) ? value.reasons[0] as Record<string, unknown> | undefined : undefined
+  const error = str(value.error) ?? str(value.code)
+  const description = str(value.error_description) ?? str(value.message) ??
+    (typeof reasons === "object" && reasons !== null ? str(reasons.message) : undefined)
+  return {
+    ...(error === undefined ? {} : { error }),
+    ...(description === undefined ? {} : { description })
+  }
+}
+
+const rateLimited = (response: HttpClientResponse.HttpClientResponse, meta: Meta, now: number): RateLimited => {
+  const h = response.headers
+  const retryAfter = headers.parseRetryAfter(h["retry-after"], now) ??
+    headers.parseRateLimitReset(h["ratelimit-reset"], now)
+  const limit = headers.parseLeadingNumber(h["ratelimit-limit"] ?? h["x-ratelimit-limit-minute"])
+  const remaining = headers.parseLeadingNumber(h["ratelimit-remaining"] ?? h["x-ratelimit-remaining-minute"])
+  const reset = headers.parseLeadingNumber(h["ratelimit-reset"])
+  return new RateLimited({
+    ...ids(meta),
+    ...(retryAfter === undefined ? {} : { retryAfter: Duration.millis(retryAfter) }),
+    ...(limit === undefined ? {} : { limit }),
+    ...(remaining === undefined ? {} : { remaining }),
+    ...(reset === undefined ? {} : { reset })
+  })
+}
+
+const transportFailure = (
+  error: HttpClientError.HttpClientError | body.BodyTooLarge,
+  meta: Meta | undefined,
+  trackId: string | undefined
+): Network | UnexpectedResponse | InvalidConfiguration => {
+  if (error._tag === "BodyTooLarge") {
+    return new UnexpectedResponse({
+      ...(meta === undefined ? {} : ids(meta)),
+      reason: "BodyTooLarge",
+      description: `the body is larger than ${error.limit} bytes`
+    })
+  }
+  if (error._tag === "RequestError" && error.reason === "InvalidUrl") {
+    return new InvalidConfiguration({ setting: "baseUrl", description: "does not make a valid request URL" })
+  }
+  // Keep the transport cause (e.g. ECONNREFUSED), never the request: its body holds the secret.
+  const cause = error.cause
+  const code = typeof cause === "object" && cause !== null && "cause" in cause &&
+      typeof cause.cause === "object" && cause.cause !== null && "code" in cause.cause
+    ? String(cause.cause.code)
+    : undefined
+  return new Network({
+    ...(trackId === undefined ? {} : { trackId }),
+    reason: "Transport",
+    description: error._tag === "ResponseError"
+      ? `the response body could not be read${code === undefined ? "" : ` (${code})`}`
+      : `the request could not be sent${code === undefined ? "" : ` (${code})`}`,
+    ...(cause === undefined ? {} : { cause: safeCause(cause) })
+  })
+}
+
+// An Error's name, message and code, without any property that could hold the request.
+const safeCause = (cause: unknown): unknown => {
+  if (!(cause instanceof Error)) return String(cause).slice(0, 200)
+  const inner = (cause as { cause?: unknown }).cause
+  const out = new Error(cause.message.slice(0, 200))
+  out.name = cause.name
+  if (inner instanceof Error) {
+    const code = (inner as { code?: unknown }).code
+    out.cause = { name: inner.name, message: inner.message.slice(0, 200), ...(code === undefined ? {} : { code }) }
+  }
+  return out
+}
+
+const exchange = (
+  client: HttpClient.HttpClient,
+  credentials: ZuoraCredentials.ZuoraCredentials,
+  prepared: Prepared
+): Effect.Effect<AccessToken.AccessToken, TokenError> =>
+  Effect.gen(function*() {
+    const request = makeRequest(credentials, prepared)
+    const issuedAt = yield* Clock.currentTimeMillis
+    const response = yield* HttpClient.mapRequest(client, finalize(request)).execute(request)
+    const meta: Meta = {
+      status: response.status,
+      requestId: headers.sanitize(response.headers["zuora-request-id"], 128),
+      trackId: headers.sanitize(response.headers["zuora-track-id"], 64) ?? prepared.trackId
+    }
+    const status = response.status
+    if (status >= 300 && status < 400) {
+      const location = response.headers["location"]
+      let target = "elsewhere"
+      try {
+        if (location !== undefined) target = new URL(location, request.url).origin
+      } catch {
+        // An unparsable Location is still a redirect, and still not followed.
+      }
+      return yield* new UnexpectedResponse({
+        ...ids(meta),
+        reason: "Redirect",
+        description: `a ${status} redirect to ${headers.sanitize(target, 120)} was not followed`
+      })
+    }
+    const text = yield* body.readCapped(response, prepared.maxBodyBytes).pipe(
+      Effect.mapError((error) => transportFailure(error, meta, prepared.trackId))
+    )
+    if (status === 429) return yield* rateLimited(response, meta, yield* Clock.currentTimeMillis)
+    if (status >= 200 && status < 300) {
+      const parsed = body.parseJson(text)
+      if (!parsed.ok) {
+        return yield* new UnexpectedResponse({
+          ...ids(meta),
+          reason: "NotJson",
+          description: `the body is not JSON (content-type ${
+            headers.sanitize(response.headers["content-type"], 80) ?? "none"
+          })`
+        })
+      }
+      return yield* AccessToken.fromResponseBody(parsed.value, { issuedAt, ...meta })
+    }
+    if (status >= 400 && status < 500) {
+      const detail = oauthError(text)
+      return yield* (status === 401 || detail.error === "invalid_client"
+        ? new InvalidClient({ ...ids(meta), ...detail })
+        : new InvalidRequest({ ...ids(meta), ...detail }))
+    }
+    if (status >= 500 && status < 600) return yield* new ServerError(ids(meta))
+    return yield* new UnexpectedResponse({
+      ...ids(meta),
+      reason: "UnexpectedStatus",
+      description: `status ${status} is not an answer to a token request`
+    })
+  }).pipe(
+    Effect.catchIf(
+      (error): error is HttpClientError.HttpClientError =>
+        typeof error === "object" && error !== null && "_tag" in error &&
+        (error._tag === "RequestError" || error._tag === "ResponseError"),
+      (error) => Effect.fail(transportFailure(error, undefined, prepared.trackId))
+    ),
+    Effect.timeoutFail({
+      duration: prepared.timeout,
+      onTimeout: () =>
+        new Network({
+          ...(prepared.trackId === undefined ? {} : { trackId: prepared.trackId }),
+          reason: "Timeout",
+          description: `no complete answer within ${Duration.format(prepared.timeout)}`
+        })
+    }),
+    // Redirects are answers, never followed: with the fetch client a 307 would re-post the secret.
+    withManualRedirect
+  )
+
+const withManualRedirect = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    Effect.serviceOption(FetchHttpClient.RequestInit),
+    (init) =>
+      Effect.provideService(effect, FetchHttpClient.RequestInit, {
+        ...Option.getOrUndefined(init),
+        redirect: "manual"
+      })
+  )
+
+/**
+ * The credentials of a token request: a value, or an effect read at each request (so a rotated
+ * secret is picked up without a restart).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type CredentialsInput =
+  | ZuoraCredentials.ZuoraCredentials
+  | Effect.Effect<ZuoraCredentials.ZuoraCredentials, InvalidConfiguration>
+
+const isEffect = (u: CredentialsInput): u is Effect.Effect<ZuoraCredentials.ZuoraCredentials, InvalidConfiguration> =>
+  Effect.isEffect(u)
+
+/**
+ * One token request as an `Effect` that needs only `HttpClient`: `POST {baseUrl}/oauth/token`,
+ * `application/x-www-form-urlencoded`, `Accept: application/json`, with `client_id`, `client_secret`
+ * and `grant_type=client_credentials` in the body.
+ *
+ * - No `Authorization`, `apiAccessKeyId` or `apiSecretAccessKey` header is sent, whatever the client's
+ *   request mappers add; credentials never go into the URL.
+ * - Redirects are never followed (the fetch client sends with `redirect: "manual"`); a 3xx is an
+ *   `UnexpectedResponse`.
+ * - The attempt has a timeout covering sending and reading the body, and the body is read with a cap.
+ * - `expiresAt` is the instant the request was sent (from `Clock`) plus `expires_in`.
+ *
+ * Options are validated when the effect runs, before any request: a bad track id or entity id fails
+ * with `InvalidConfiguration`.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Redacted } from "effect"
+ * import { TokenRequest, ZuoraCredentials } from "effect-zuora-oauth"
+ *
+ * const program = Effect.gen(function*() {
+ *   const credentials = yield* ZuoraCredentials.make({
+ *     clientId: "my-client-id",
+ *     clientSecret: Redacted.make("my-client-secret"),
+ *     environment: "us-central-sandbox"
+ *   })
+ *   const token = yield* TokenRequest.make(credentials, { trackId: "billing-sync" })
+ *   return token.expiresAt
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (
+  credentials: CredentialsInput,
+  options?: Options
+): Effect.Effect<AccessToken.AccessToken, TokenError, HttpClient.HttpClient> => {
+  const prepared = validateOptions(options)
+  return Effect.flatMap(HttpClient.HttpClient, (client) => makeWith(client, credentials, prepared))
+}
+
+/**
+ * `make` with the `HttpClient` given directly, for services that capture it once.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const makeWith = (
+  client: HttpClient.HttpClient,
+  credentials: CredentialsInput,
+  options: Options | Either.Either<Prepared, InvalidConfiguration>
+): Effect.Effect<AccessToken.AccessToken, TokenError> => {
+  const prepared = Either.isEither(options) ? options : validateOptions(options)
+  return Either.match(prepared, {
+    onLeft: (error) => Effect.fail(error),
+    onRight: (prepared) =>
+      isEffect(credentials)
+        ? Effect.flatMap(credentials, (credentials) => exchange(client, credentials, prepared))
+        : exchange(client, credentials, prepared)
+  })
+}

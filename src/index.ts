@@ -1,0 +1,54 @@
+/**
+ * effect-zuora-oauth: Zuora OAuth bearer tokens for Effect programs.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The bearer token Zuora issues, decoded tolerantly from the `/oauth/token` response.
+ *
+ * @since 0.1.0
+ */
+export * as AccessToken from "./AccessToken.js"
+
+/**
+ * When a failed token request is tried again: the `Schedule` behind every retry of the library.
+ *
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * The typed errors of a Zuora token request.
+ *
+ * @since 0.1.0
+ */
+export * as TokenError from "./TokenError.js"
+
+/**
+ * The one HTTP exchange that gets a Zuora bearer token.
+ *
+ * @since 0.1.0
+ */
+export * as TokenRequest from "./TokenRequest.js"
+
+/**
+ * `Zuora-Track-Id`: a caller-chosen identifier that Zuora echoes back.
+ *
+ * @since 0.1.0
+ */
+export * as TrackId from "./TrackId.js"
+
+/**
+ * The client credentials of a Zuora OAuth client.
+ *
+ * @since 0.1.0
+ */
+export * as ZuoraCredentials from "./ZuoraCredentials.js"
+
+/**
+ * Zuora's environments by name, SDK code or custom base URL.
+ *
+ * @since 0.1.0
+ */
+export * as ZuoraEnvironment from "./ZuoraEnvironment.js"
