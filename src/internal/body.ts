@@ -39,7 +39,12 @@ export const readCapped = (
           offset += chunk.length
         }
         return new TextDecoder().decode(all)
-      })
+      }),
+      // No body at all (a 204, a HEAD-like answer) reads as the empty string.
+      Effect.catchIf(
+        (error) => error._tag === "ResponseError" && error.reason === "EmptyBody",
+        () => Effect.succeed("")
+      )
     )
   })
 

@@ -1,0 +1,3 @@
+import * as Clock from "effect/Clock"
+
+export const now = Clock.currentTimeMillis
