@@ -33,6 +33,13 @@ export * as TokenError from "./TokenError.js"
 export * as TokenRequest from "./TokenRequest.js"
 
 /**
+ * The Layer-provided token cache: single flight, refresh ahead, shared rate-limit back-off.
+ *
+ * @since 0.1.0
+ */
+export * as TokenService from "./TokenService.js"
+
+/**
  * `Zuora-Track-Id`: a caller-chosen identifier that Zuora echoes back.
  *
  * @since 0.1.0

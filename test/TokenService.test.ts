@@ -1,0 +1,393 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Supervisor from "effect/Supervisor"
+import * as TestClock from "effect/TestClock"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import { InvalidClient, RateLimited, ServerError } from "../src/TokenError.js"
+import * as TokenService from "../src/TokenService.js"
+import { credentials, fake, tokenBody } from "./utils/FakeHttp.js"
+import { scriptedFetch } from "./utils/ScriptedFetch.js"
+
+const value = (token: { readonly token: Redacted.Redacted<string> }) => Redacted.value(token.token)
+
+describe("TokenService: single flight", () => {
+  it.scoped("10,000 concurrent gets on a cold service make exactly one token request", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fake(() =>
+        Effect.as(Effect.sleep("200 millis"), { status: 200, body: tokenBody({ access_token: "only-one" }) })
+      )
+      const service = yield* TokenService.make({ credentials }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      const fibers = yield* Effect.forEach(Array.from({ length: 10_000 }), () => Effect.fork(service.get))
+      yield* TestClock.adjust("200 millis")
+      const tokens = yield* Effect.forEach(fibers, Fiber.join)
+      assert.strictEqual(seen.length, 1)
+      assert.strictEqual(tokens.length, 10_000)
+      assert.isTrue(tokens.every((token) => token === tokens[0]))
+      assert.strictEqual(value(tokens[0]!), "only-one")
+    }))
+
+  it.scoped("the retry loop of the shared request runs once for all callers", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        answer: (call) => (call < 2 ? Effect.fail(new ServerError({ status: 503 })) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      const fibers = yield* Effect.forEach(Array.from({ length: 500 }), () => Effect.fork(service.get))
+      yield* TestClock.adjust("10 seconds")
+      const results = yield* Effect.forEach(fibers, Fiber.join)
+      assert.strictEqual(counter.calls, 3, "two failures and one success, for everyone")
+      assert.isTrue(results.every((token) => value(token) === "token-2"))
+    }))
+
+  it.scoped("an interrupted waiter does not cancel the shared request for the others", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({ latency: "1 second" })
+      const service = yield* TokenService.makeWith(fetch)
+      const first = yield* Effect.fork(service.get)
+      const others = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(service.get))
+      yield* TestClock.adjust("500 millis")
+      yield* Fiber.interrupt(first)
+      yield* TestClock.adjust("500 millis")
+      const tokens = yield* Effect.forEach(others, Fiber.join)
+      assert.strictEqual(counter.calls, 1)
+      assert.isTrue(tokens.every((token) => value(token) === "token-0"))
+    }))
+
+  it.scoped("a failure is not cached: the next get tries again", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        answer: (call) => (call === 0 ? Effect.fail(new InvalidClient({ status: 401 })) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      const failed = yield* Effect.either(service.get)
+      assert.isTrue(Either.isLeft(failed) && failed.left._tag === "InvalidClient")
+      const token = yield* service.get
+      assert.strictEqual(value(token), "token-1")
+      assert.strictEqual(counter.calls, 2)
+    }))
+})
+
+describe("TokenService: reuse, refresh ahead and expiry (TestClock)", () => {
+  it.scoped("reuses the token until the refresh window, then refreshes once in the background", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({ expiresIn: "1 hour", latency: "2 seconds" })
+      const service = yield* TokenService.makeWith(fetch)
+      const first = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("2 seconds")
+      const token0 = yield* Fiber.join(first)
+      // Issued at 0 (the request was sent then), expires at 3600 s, refresh window from 3300 s.
+      yield* TestClock.setTime(3_299_999)
+      for (let i = 0; i < 100; i++) assert.strictEqual(yield* service.get, token0)
+      assert.strictEqual(counter.calls, 1)
+      yield* TestClock.setTime(3_300_000)
+      // In the window: every caller is served the valid token at once, one refresh starts.
+      for (let i = 0; i < 100; i++) assert.strictEqual(yield* service.get, token0)
+      yield* Effect.yieldNow()
+      assert.strictEqual(counter.calls, 2)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* service.get, token0, "still served while the refresh runs")
+      assert.strictEqual(counter.calls, 2)
+      yield* TestClock.adjust("1 second")
+      const token1 = yield* service.get
+      assert.strictEqual(value(token1), "token-1")
+      assert.strictEqual(counter.calls, 2)
+    }))
+
+  it.scoped("a caller waits only when no usable token exists", () =>
+    Effect.gen(function*() {
+      let fail = false
+      const { counter, fetch } = scriptedFetch({
+        expiresIn: "1 hour",
+        latency: "5 seconds",
+        answer: () => (fail ? Effect.fail(new ServerError({ status: 500 })) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch, { retryPolicy: RetryPolicy.none })
+      const warm = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("5 seconds")
+      const token0 = yield* Fiber.join(warm)
+      // The minimum time to live is 10 s: token0 is usable until 10 s before it expires.
+      const usableUntil = token0.expiresAt - 10_000
+      fail = true
+      yield* TestClock.setTime(usableUntil - 6_000)
+      assert.strictEqual(yield* service.get, token0, "a refresh ahead fails in the background")
+      yield* TestClock.adjust("5 seconds")
+      assert.strictEqual(yield* service.get, token0)
+      assert.strictEqual(counter.calls, 2)
+      fail = false
+      yield* TestClock.setTime(usableUntil)
+      const waiting = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(waiting)), "no usable token: the caller waits")
+      yield* TestClock.adjust("4 seconds")
+      const fresh = yield* Fiber.join(waiting)
+      assert.notStrictEqual(fresh, token0)
+      assert.strictEqual(counter.calls, 3)
+    }))
+
+  it.scoped("the margin is clamped to half of a short lifetime: no request on every get", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({ expiresIn: "10 seconds" })
+      const service = yield* TokenService.makeWith(fetch, { refreshMargin: "5 minutes" })
+      const token0 = yield* service.get
+      for (let t = 0; t < 5000; t += 250) {
+        yield* TestClock.setTime(t)
+        assert.strictEqual(yield* service.get, token0)
+      }
+      assert.strictEqual(counter.calls, 1, "no refresh before half the lifetime")
+      yield* TestClock.setTime(5000)
+      yield* service.get
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(counter.calls, 2)
+      assert.strictEqual(value(yield* service.get), "token-1")
+    }))
+
+  it.scoped("a failed background refresh leaves callers served and is retried on the policy's terms", () =>
+    Effect.gen(function*() {
+      let failing = false
+      const { counter, fetch } = scriptedFetch({
+        expiresIn: "1 hour",
+        answer: () => (failing ? Effect.fail(new ServerError({ status: 503 })) : undefined)
+      })
+      const policy = RetryPolicy.make({
+        transient: { maxRetries: 0, baseDelay: "2 seconds", maxDelay: "8 seconds" }
+      })
+      const service = yield* TokenService.makeWith(fetch, { retryPolicy: policy })
+      const token0 = yield* service.get
+      failing = true
+      yield* TestClock.setTime(3_300_000)
+      for (let i = 0; i < 50; i++) assert.strictEqual(yield* service.get, token0)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(counter.calls, 2, "one failed refresh")
+      for (let i = 0; i < 50; i++) assert.strictEqual(yield* service.get, token0)
+      yield* TestClock.adjust("1999 millis")
+      for (let i = 0; i < 50; i++) assert.strictEqual(yield* service.get, token0)
+      assert.strictEqual(counter.calls, 2, "not retried on every get")
+      yield* TestClock.adjust("1 millis")
+      yield* service.get
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(counter.calls, 3, "retried once the backoff (2 s) has passed")
+      // The next backoff doubles (4 s).
+      yield* TestClock.adjust("3 seconds")
+      yield* service.get
+      assert.strictEqual(counter.calls, 3)
+      failing = false
+      yield* TestClock.adjust("1 second")
+      yield* service.get
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(counter.calls, 4)
+      assert.strictEqual(value(yield* service.get), "token-3")
+    }))
+})
+
+describe("TokenService: rate limits", () => {
+  it.scoped("429 with Retry-After 30 while 1,000 callers arrive: one request, then none until 30 s have passed", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        answer: (
+          call
+        ) => (call === 0 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(30) })) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      const results = yield* Effect.forEach(Array.from({ length: 1000 }), () => Effect.either(service.get), {
+        concurrency: "unbounded"
+      })
+      assert.strictEqual(counter.calls, 1)
+      assert.isTrue(results.every((r) => Either.isLeft(r) && r.left._tag === "RateLimited"))
+      for (const t of [1, 10, 29]) {
+        yield* TestClock.setTime(t * 1000)
+        const late = yield* Effect.either(service.get)
+        assert.isTrue(Either.isLeft(late) && late.left._tag === "RateLimited")
+        if (Either.isLeft(late) && late.left._tag === "RateLimited") {
+          assert.strictEqual(Duration.toMillis(late.left.retryAfter!), (30 - t) * 1000, "the remaining delay")
+        }
+        assert.strictEqual(counter.calls, 1, `no request at ${t} s`)
+      }
+      yield* TestClock.setTime(30_000)
+      const token = yield* service.get
+      assert.strictEqual(value(token), "token-1")
+      assert.strictEqual(counter.calls, 2)
+    }))
+
+  it.scoped("during a 429 back-off callers with a valid token are served, callers without fail at once", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        expiresIn: "1 hour",
+        answer: (call) =>
+          call === 1 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(120) })) : undefined
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      const token0 = yield* service.get
+      yield* TestClock.setTime(3_300_000)
+      const results = yield* Effect.forEach(Array.from({ length: 1000 }), () => service.get, {
+        concurrency: "unbounded"
+      })
+      yield* TestClock.adjust("1 millis")
+      assert.isTrue(results.every((t) => t === token0))
+      assert.strictEqual(counter.calls, 2)
+      // The token becomes unusable (3590 s) before the back-off ends (3420 s? no: 3300 + 120 = 3420 s).
+      yield* TestClock.setTime(3_410_000)
+      assert.strictEqual(yield* service.get, token0)
+      assert.strictEqual(counter.calls, 2, "no request inside the back-off")
+      yield* TestClock.setTime(3_420_000)
+      yield* service.get
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(counter.calls, 3)
+    }))
+
+  it.scoped("a back-off that outlives the token fails callers at once with the remaining delay", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        expiresIn: "100 seconds",
+        answer: (call) =>
+          call === 1 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(600) })) : undefined
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      yield* service.get
+      yield* TestClock.setTime(50_000)
+      yield* service.get
+      yield* TestClock.adjust("1 millis")
+      yield* TestClock.setTime(100_000)
+      const result = yield* Effect.either(service.get)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "RateLimited")
+      if (Either.isLeft(result) && result.left._tag === "RateLimited") {
+        assert.strictEqual(Duration.toMillis(result.left.retryAfter!), 550_000)
+      }
+      assert.strictEqual(counter.calls, 2)
+    }))
+})
+
+describe("TokenService: invalidate", () => {
+  it.scoped("100 concurrent invalidations of the same token cause one new request; an old token none", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({ latency: "100 millis" })
+      const service = yield* TokenService.makeWith(fetch)
+      const warm = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("100 millis")
+      const token0 = yield* Fiber.join(warm)
+      const refusals = yield* Effect.forEach(
+        Array.from({ length: 100 }),
+        () => Effect.fork(Effect.zipRight(service.invalidate(token0), service.get)),
+        { concurrency: "unbounded" }
+      )
+      yield* TestClock.adjust("100 millis")
+      const tokens = yield* Effect.forEach(refusals, Fiber.join)
+      assert.strictEqual(counter.calls, 2)
+      assert.isTrue(tokens.every((t) => value(t) === "token-1"))
+      yield* service.invalidate(token0)
+      assert.strictEqual(value(yield* service.get), "token-1")
+      assert.strictEqual(counter.calls, 2, "invalidating an old token does nothing")
+    }))
+})
+
+describe("TokenService: lifecycle", () => {
+  it.effect("building the layer sends no request; warmup sends one", () =>
+    Effect.gen(function*() {
+      const lazy = scriptedFetch()
+      yield* Effect.scoped(TokenService.makeWith(lazy.fetch))
+      assert.strictEqual(lazy.counter.calls, 0)
+      const eager = scriptedFetch()
+      const service = yield* Effect.scoped(TokenService.makeWith(eager.fetch, { warmup: true }))
+      assert.strictEqual(eager.counter.calls, 1)
+      assert.isTrue(Option.isSome(yield* service.peek))
+    }))
+
+  it.effect("closing the scope interrupts the background work: no fiber left running", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* Supervisor.track
+      let interrupted = false
+      const { fetch } = scriptedFetch({
+        answer: () => Effect.onInterrupt(Effect.never, () => Effect.sync(() => void (interrupted = true)))
+      })
+      const waiter = yield* Effect.gen(function*() {
+        const service = yield* TokenService.makeWith(fetch)
+        const waiter = yield* Effect.fork(service.get)
+        yield* TestClock.adjust("1 second")
+        const running = yield* supervisor.value
+        assert.isAtLeast(running.length, 2, "the waiter and the flight fiber run while the scope is open")
+        return waiter
+      }).pipe(Effect.scoped, Effect.supervised(supervisor))
+      assert.isTrue(interrupted, "the in-flight request was interrupted")
+      const exit = yield* Fiber.await(waiter)
+      assert.isTrue(Exit.isFailure(exit), "the waiter did not hang")
+      const left = yield* supervisor.value
+      assert.strictEqual(left.length, 0, "no fiber left running once the scope closed")
+    }))
+
+  it.scoped("two services side by side with different credentials do not share tokens", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fake((request) => ({
+        status: 200,
+        body: tokenBody({ access_token: `for-${new URLSearchParams(request.body).get("client_id")}` })
+      }))
+      const sandbox = yield* TokenService.make({ credentials }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      const production = yield* TokenService.make({ credentials: { ...credentials, clientId: "client-2" } }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      assert.strictEqual(value(yield* sandbox.get), "for-client-1")
+      assert.strictEqual(value(yield* production.get), "for-client-2")
+      assert.strictEqual(value(yield* sandbox.get), "for-client-1")
+      assert.strictEqual(seen.length, 2)
+    }))
+
+  it.scoped("credentials given as an effect are read at each token request (rotation)", () =>
+    Effect.gen(function*() {
+      let secret = "old-secret"
+      const { client, seen } = fake(() => ({ status: 200, body: tokenBody() }))
+      const service = yield* TokenService.make({
+        credentials: Effect.sync(() => ({ ...credentials, clientSecret: Redacted.make(secret) }))
+      }).pipe(Effect.provideService(HttpClient.HttpClient, client))
+      const token = yield* service.get
+      secret = "new-secret"
+      yield* service.invalidate(token)
+      yield* service.get
+      assert.deepStrictEqual(seen.map((s) => new URLSearchParams(s.body).get("client_secret")), [
+        "old-secret",
+        "new-secret"
+      ])
+    }))
+
+  it.effect("bad credentials fail the build with InvalidConfiguration, before any request", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fake(() => ({ status: 200, body: tokenBody() }))
+      const result = yield* TokenService.make({
+        credentials: { ...credentials, clientSecret: Redacted.make("") }
+      }).pipe(Effect.provideService(HttpClient.HttpClient, client), Effect.scoped, Effect.either)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "InvalidConfiguration")
+      assert.strictEqual(seen.length, 0)
+    }))
+})
+
+describe("TokenService.layerTest", () => {
+  it.effect("serves a fixed token, a scripted sequence, or failures, with no HTTP", () =>
+    Effect.gen(function*() {
+      const fixed = yield* Effect.scoped(Effect.flatMap(TokenService.makeTest("fixed"), (s) => s.get))
+      assert.strictEqual(value(fixed), "fixed")
+      const sequence = yield* Effect.scoped(Effect.gen(function*() {
+        const service = yield* TokenService.makeTest(["one", "two", new InvalidClient({ status: 401 })])
+        const one = yield* service.get
+        yield* service.invalidate(one)
+        const two = yield* service.get
+        yield* service.invalidate(two)
+        const three = yield* Effect.either(service.get)
+        return [value(one), value(two), Either.isLeft(three) ? three.left._tag : "token"]
+      }))
+      assert.deepStrictEqual(sequence, ["one", "two", "InvalidClient"])
+    }))
+
+  it.effect("is a layer users provide in their own tests", () =>
+    Effect.gen(function*() {
+      const tokens = yield* TokenService.TokenService
+      assert.strictEqual(value(yield* tokens.get), "test-token")
+    }).pipe(Effect.provide(TokenService.layerTest("test-token"))))
+})
