@@ -36,7 +36,7 @@ const suffix = (self: { readonly requestId?: string | undefined; readonly trackI
 
 const oauthDetail = (self: { readonly error?: string | undefined; readonly description?: string | undefined }) =>
   self.error === undefined
-    ? ""
+    ? self.description === undefined ? "" : `: ${self.description}`
     : `: ${self.error}${self.description === undefined ? "" : ` (${self.description})`}`
 
 /**
@@ -61,7 +61,7 @@ export class RateLimited extends Schema.TaggedError<RateLimited>("effect-zuora-o
     limit: Schema.optional(Schema.Number),
     /** `RateLimit-Remaining` or `X-RateLimit-Remaining-minute`. */
     remaining: Schema.optional(Schema.Number),
-    /** `RateLimit-Reset`: seconds until the window resets. */
+    /** `RateLimit-Reset`: seconds until the window resets (an epoch timestamp is converted). */
     reset: Schema.optional(Schema.Number)
   }
 ) {

@@ -18,6 +18,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AccessToken from "./AccessToken.js"
@@ -196,7 +197,8 @@ const rateLimited = (response: HttpClientResponse.HttpClientResponse, meta: Meta
     headers.parseRateLimitReset(h["ratelimit-reset"], now)
   const limit = headers.parseLeadingNumber(h["ratelimit-limit"] ?? h["x-ratelimit-limit-minute"])
   const remaining = headers.parseLeadingNumber(h["ratelimit-remaining"] ?? h["x-ratelimit-remaining-minute"])
-  const reset = headers.parseLeadingNumber(h["ratelimit-reset"])
+  const resetMillis = headers.parseRateLimitReset(h["ratelimit-reset"], now)
+  const reset = resetMillis === undefined ? undefined : Math.ceil(resetMillis / 1000)
   return new RateLimited({
     ...ids(meta),
     ...(retryAfter === undefined ? {} : { retryAfter: Duration.millis(retryAfter) }),
@@ -279,11 +281,14 @@ const exchange = (
         description: `a ${status} redirect to ${headers.sanitize(target, 120)} was not followed`
       })
     }
+    const success = status >= 200 && status < 300
     const text = yield* body.readCapped(response, prepared.maxBodyBytes).pipe(
+      // An error body over the cap is only detail: the status still says what happened.
+      success ? identity : Effect.catchIf((error) => error._tag === "BodyTooLarge", () => Effect.succeed("")),
       Effect.mapError((error) => transportFailure(error, meta, prepared.trackId))
     )
     if (status === 429) return yield* rateLimited(response, meta, yield* Clock.currentTimeMillis)
-    if (status >= 200 && status < 300) {
+    if (success) {
       const parsed = body.parseJson(text)
       if (!parsed.ok) {
         return yield* new UnexpectedResponse({
@@ -315,18 +320,21 @@ const exchange = (
         (error._tag === "RequestError" || error._tag === "ResponseError"),
       (error) => Effect.fail(transportFailure(error, undefined, prepared.trackId))
     ),
-    Effect.timeoutFail({
-      duration: prepared.timeout,
-      onTimeout: () =>
-        new Network({
-          ...(prepared.trackId === undefined ? {} : { trackId: prepared.trackId }),
-          reason: "Timeout",
-          description: `no complete answer within ${Duration.format(prepared.timeout)}`
-        })
-    }),
     // Redirects are answers, never followed: with the fetch client a 307 would re-post the secret.
     withManualRedirect
   )
+
+// One attempt, reading the credentials included, is bounded by the timeout.
+const withTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, prepared: Prepared): Effect.Effect<A, E | Network, R> =>
+  Effect.timeoutFail(effect, {
+    duration: prepared.timeout,
+    onTimeout: () =>
+      new Network({
+        ...(prepared.trackId === undefined ? {} : { trackId: prepared.trackId }),
+        reason: "Timeout",
+        description: `no complete answer within ${Duration.format(prepared.timeout)}`
+      })
+  })
 
 const withManualRedirect = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(
@@ -410,8 +418,11 @@ export const makeWith = (
   return Either.match(prepared, {
     onLeft: (error) => Effect.fail(error),
     onRight: (prepared) =>
-      isEffect(credentials)
-        ? Effect.flatMap(credentials, (credentials) => exchange(client, credentials, prepared))
-        : exchange(client, credentials, prepared)
+      withTimeout(
+        isEffect(credentials)
+          ? Effect.flatMap(credentials, (credentials) => exchange(client, credentials, prepared))
+          : exchange(client, credentials, prepared),
+        prepared
+      )
   })
 }

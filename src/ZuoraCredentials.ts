@@ -157,7 +157,12 @@ export const fromConfigError = (error: ConfigError.ConfigError): InvalidConfigur
         return
       default:
         if (e.path.length > 0) paths.add(e.path.join("."))
-        messages.add(e.message)
+        // Config.redacted blanks its own messages; say what is known without the value.
+        messages.add(
+          e.message === "<redacted>"
+            ? `${e.path.join(".") || "a secret"} is missing or invalid`
+            : e.message
+        )
     }
   }
   visit(error)

@@ -183,14 +183,17 @@ export interface Service {
   readonly setTokenLifetime: (seconds: number) => Effect.Effect<void>
   /** Sets the latency added to every answer. */
   readonly setLatency: (latency: Duration.DurationInput) => Effect.Effect<void>
-  /** Revokes a token (or all of a client's tokens): API calls carrying it are answered 401. */
+  /** Marks a token (or all tokens of a client id) revoked in `tokens`. */
   readonly revoke: (token: string) => Effect.Effect<void>
   readonly stats: Effect.Effect<Stats>
-  /** The last 1,000 requests, oldest first. */
+  /** The last 1,000 requests on any path, oldest first. */
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** The tokens issued, oldest first. */
   readonly tokens: Effect.Effect<ReadonlyArray<IssuedToken>>
-  /** Clears counters, the script, the rate-limit windows and the issued tokens. */
+  /**
+   * Back to the state the simulator started in: counters, the script, the rate-limit windows and the
+   * issued tokens cleared, token lifetime and latency back to the start options.
+   */
   readonly reset: Effect.Effect<void>
 }
 
@@ -497,6 +500,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         })
         return
       }
+      record(req, url, {}, 404)
       json(res, 404, { success: false, reasons: [{ code: 50000040, message: "Not found" }] })
     })
 

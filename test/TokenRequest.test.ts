@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
@@ -287,6 +288,35 @@ describe("TokenRequest: status to error", () => {
         assert.strictEqual(result.left.limit, 100)
         assert.strictEqual(result.left.remaining, 0)
         assert.strictEqual(result.left.reset, 12)
+      } else assert.fail("expected RateLimited")
+    }))
+
+  it.effect("an error body over the cap does not hide the status: a 429 stays RateLimited, a 503 ServerError", () =>
+    Effect.gen(function*() {
+      const huge = "x".repeat(100_000)
+      const limited = yield* run(sequence({ status: 429, body: huge, headers: { "retry-after": "5" } }).client)
+      assert.isTrue(Either.isLeft(limited) && limited.left._tag === "RateLimited")
+      const down = yield* run(sequence({ status: 503, body: huge }).client)
+      assert.isTrue(Either.isLeft(down) && down.left._tag === "ServerError")
+    }))
+
+  it.effect("Zuora's reasons[0].message is kept as the description and shown in the message", () =>
+    Effect.gen(function*() {
+      const result = yield* run(
+        sequence({ status: 403, body: JSON.stringify({ success: false, reasons: [{ message: "client disabled" }] }) })
+          .client
+      )
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "InvalidRequest")
+      if (Either.isLeft(result)) assert.include(result.left.message, "client disabled")
+    }))
+
+  it.effect("RateLimit-Reset given as an epoch timestamp is converted to seconds from now", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(1_800_000_000_000)
+      const result = yield* run(sequence({ status: 429, headers: { "ratelimit-reset": "1800000020" } }).client)
+      if (Either.isLeft(result) && result.left._tag === "RateLimited") {
+        assert.strictEqual(result.left.reset, 20)
+        assert.strictEqual(Duration.toMillis(result.left.retryAfter!), 20_000)
       } else assert.fail("expected RateLimited")
     }))
 

@@ -91,6 +91,16 @@ describe("ZuoraCredentials", () => {
       }
     }))
 
+  it.effect("a missing secret is named, without any value", () =>
+    Effect.gen(function*() {
+      const result = yield* load({ ZUORA_CLIENT_ID: "a", ZUORA_ENVIRONMENT: "CSBX" })
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.include(result.left.message, "ZUORA_CLIENT_SECRET")
+        assert.notInclude(result.left.message, "<redacted>")
+      }
+    }))
+
   it("make validates values given in code", () => {
     assert.isTrue(Either.isRight(
       ZuoraCredentials.make({ clientId: "a", clientSecret: Redacted.make("b"), environment: "PROD" })
