@@ -41,6 +41,7 @@ import * as RetryPolicy from "./RetryPolicy.js"
 import { type InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
 import * as TokenRequest from "./TokenRequest.js"
 import * as ZuoraCredentials from "./ZuoraCredentials.js"
+import type * as ZuoraEnvironment from "./ZuoraEnvironment.js"
 
 /**
  * @since 0.1.0
@@ -56,6 +57,8 @@ export interface Service {
   readonly invalidate: (token: AccessToken) => Effect.Effect<void>
   /** The cached token, if any, without requesting one. */
   readonly peek: Effect.Effect<Option.Option<AccessToken>>
+  /** The environment the tokens are for, when known at build (credentials given as a value or a config). */
+  readonly environment: ZuoraEnvironment.ZuoraEnvironment | undefined
 }
 
 /**
@@ -165,7 +168,7 @@ const clampedMillis = (input: Duration.DurationInput, ceiling: number): number =
  */
 export const makeWith = (
   fetch: Effect.Effect<AccessToken, TokenError>,
-  options: CacheOptions = {},
+  options: CacheOptions & { readonly environment?: ZuoraEnvironment.ZuoraEnvironment | undefined } = {},
   store: Store.TokenStore = Store.memory
 ): Effect.Effect<Service, TokenError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -310,7 +313,8 @@ export const makeWith = (
     const service: Service = {
       get,
       invalidate,
-      peek: Effect.sync(() => Option.fromNullable(state.entry?.token))
+      peek: Effect.sync(() => Option.fromNullable(state.entry?.token)),
+      environment: options.environment
     }
     if (options.warmup === true) yield* get
     return service
@@ -331,13 +335,17 @@ const toCredentials = (
  * @category Constructors
  */
 export const make = (
-  options: Options
+  options: Options & { readonly environment?: ZuoraEnvironment.ZuoraEnvironment | undefined }
 ): Effect.Effect<Service, TokenError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const credentials = yield* toCredentials(options.credentials)
     const client = yield* HttpClientTag.HttpClient
     const prepared = yield* TokenRequest.validateOptions(options.request)
-    return yield* makeWith(TokenRequest.makeWith(client, credentials, Either.right(prepared)), options)
+    const environment = options.environment ?? (Effect.isEffect(credentials) ? undefined : credentials.environment)
+    return yield* makeWith(TokenRequest.makeWith(client, credentials, Either.right(prepared)), {
+      ...options,
+      environment
+    })
   })
 
 /**
@@ -367,8 +375,8 @@ export const layerConfig = (
     TokenService,
     Effect.gen(function*() {
       const credentials = ZuoraCredentials.load(options.credentials ?? ZuoraCredentials.config)
-      yield* credentials
-      return yield* make({ ...options, credentials })
+      const { environment } = yield* credentials
+      return yield* make({ ...options, credentials, environment })
     })
   )
 

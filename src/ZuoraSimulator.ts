@@ -128,8 +128,14 @@ export interface Stats {
   readonly authenticationHeaders: number
   /** Token requests whose URL had a query string. */
   readonly queryStrings: number
-  /** The `Zuora-Track-Id`s received, in order. */
+  /** The `Zuora-Track-Id`s received on the token endpoint, in order. */
   readonly trackIds: ReadonlyArray<string>
+  /** Calls to the API endpoints (`/v1/...`). */
+  readonly apiCalls: number
+  /** API calls by status. */
+  readonly apiByStatus: Readonly<Record<string, number>>
+  /** The bearer token each API call carried (`none` when it had none), in order. */
+  readonly apiTokens: ReadonlyArray<string>
 }
 
 /**
@@ -179,11 +185,16 @@ export interface Service {
   readonly credentials: ZuoraCredentials.ZuoraCredentials
   /** Queues answers for the next token requests, in order. */
   readonly script: (...answers: ReadonlyArray<Answer>) => Effect.Effect<void>
+  /**
+   * Queues answers for the next API calls, in order, in place of the normal answer (after the bearer
+   * check): `RateLimited`, `Status`, `Reset`, `Hang`, `Slow` and `Redirect` apply.
+   */
+  readonly scriptApi: (...answers: ReadonlyArray<Answer>) => Effect.Effect<void>
   /** Sets `expires_in` of the tokens issued from now on. */
   readonly setTokenLifetime: (seconds: number) => Effect.Effect<void>
   /** Sets the latency added to every answer. */
   readonly setLatency: (latency: Duration.DurationInput) => Effect.Effect<void>
-  /** Marks a token (or all tokens of a client id) revoked in `tokens`. */
+  /** Revokes a token (or all tokens of a client id): API calls carrying it are answered 401. */
   readonly revoke: (token: string) => Effect.Effect<void>
   readonly stats: Effect.Effect<Stats>
   /** The last 1,000 requests on any path, oldest first. */
@@ -206,10 +217,20 @@ export interface Service {
 export class ZuoraSimulator extends Context.Tag("effect-zuora-oauth/ZuoraSimulator")<ZuoraSimulator, Service>() {}
 
 const maxRequestBody = 1_048_576
+
+const catalog = Array.from({ length: 5 }, (_, i) => ({
+  id: `8a8082c4${String(i + 1).padStart(24, "0")}`,
+  sku: `SKU-0000${i + 1}`,
+  name: ["Basic", "Standard", "Premium", "Enterprise", "Add-on Storage"][i]
+}))
 const maxRecorded = 1000
 
 interface MutableState {
   script: Array<Answer>
+  apiScript: Array<Answer>
+  apiCalls: number
+  apiByStatus: Record<string, number>
+  apiTokens: Array<string>
   lifetime: number
   latencyMillis: number
   requests: number
@@ -225,6 +246,10 @@ interface MutableState {
 
 const freshState = (lifetime: number, latencyMillis: number): MutableState => ({
   script: [],
+  apiScript: [],
+  apiCalls: 0,
+  apiByStatus: {},
+  apiTokens: [],
   lifetime,
   latencyMillis,
   requests: 0,
@@ -294,6 +319,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         windowMillis: Duration.toMillis(Duration.decode(options.rateLimit?.window ?? "60 seconds"))
       }
     let state = freshState(initialLifetime, initialLatency)
+    let baseUrl = ""
 
     const record = (
       req: Http.IncomingMessage,
@@ -491,11 +517,114 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       return reply(200, issue(client).body)
     }
 
+    const apiEndpoint = async (req: Http.IncomingMessage, res: Http.ServerResponse, url: URL) => {
+      state.apiCalls++
+      const headers = headerRecord(req)
+      const reply = (status: number, body: unknown, extra: Record<string, string> = {}) => {
+        state.apiByStatus[String(status)] = (state.apiByStatus[String(status)] ?? 0) + 1
+        record(req, url, {}, status)
+        json(res, status, body, {
+          "zuora-request-id": randomUUID(),
+          ...(headers["zuora-track-id"] === undefined ? {} : { "zuora-track-id": headers["zuora-track-id"] }),
+          ...extra
+        })
+      }
+      const authorization = headers["authorization"]
+      const bearer = authorization !== undefined && /^Bearer [\x21-\x7E]+$/.test(authorization)
+        ? authorization.slice(7)
+        : undefined
+      state.apiTokens.push(bearer ?? "none")
+      await readBody(req)
+      if (state.latencyMillis > 0) await sleep(state.latencyMillis)
+      const issued = bearer === undefined ? undefined : state.tokens.get(bearer)
+      const refusal = bearer === undefined
+        ? "missing"
+        : issued === undefined
+        ? "unknown"
+        : issued.revoked
+        ? "revoked"
+        : now() >= issued.expiresAt
+        ? "expired"
+        : undefined
+      if (refusal !== undefined) {
+        return reply(401, {
+          success: false,
+          reasons: [{ code: 90000011, message: `Authentication error: ${refusal} token` }]
+        }, {
+          "www-authenticate": "Bearer realm=\"zuora\", error=\"invalid_token\""
+        })
+      }
+      const answer = state.apiScript.shift()
+      if (answer !== undefined) {
+        switch (answer._tag) {
+          case "RateLimited":
+            return reply(429, { success: false, reasons: [{ code: 90000070, message: "Too many requests" }] }, {
+              "retry-after": String(answer.seconds)
+            })
+          case "Status":
+            return reply(
+              answer.status,
+              answer.body === undefined ? { success: false } : JSON.parse(answer.body),
+              answer.headers
+            )
+          case "Reset": {
+            record(req, url, {}, "reset")
+            const socket = req.socket as typeof req.socket & { resetAndDestroy?: () => void }
+            return socket.resetAndDestroy !== undefined ? socket.resetAndDestroy() : socket.destroy()
+          }
+          case "Hang":
+            record(req, url, {}, "hang")
+            return
+          case "Redirect":
+            record(req, url, {}, answer.status ?? 307)
+            res.writeHead(answer.status ?? 307, { location: answer.location, "content-length": 0 })
+            return res.end()
+          case "Slow":
+            await sleep(answer.millis)
+            break
+          default:
+            break
+        }
+      }
+      const account = /^\/v1\/accounts\/([^/]+)$/.exec(url.pathname)
+      if (req.method === "GET" && account !== null) {
+        const key = decodeURIComponent(account[1]!)
+        if (key === "missing") {
+          return reply(404, { success: false, reasons: [{ code: 50000040, message: "Cannot find entity" }] })
+        }
+        return reply(200, {
+          success: true,
+          basicInfo: { accountNumber: key, name: `Account ${key}`, status: "Active", currency: "USD" }
+        })
+      }
+      if (req.method === "GET" && url.pathname === "/v1/catalog/products") {
+        const pageSize = Math.max(1, Math.min(40, Number(url.searchParams.get("pageSize") ?? "2") || 2))
+        const page = Math.max(1, Number(url.searchParams.get("page") ?? "1") || 1)
+        const products = catalog.slice((page - 1) * pageSize, page * pageSize)
+        const more = page * pageSize < catalog.length
+        return reply(200, {
+          success: true,
+          products,
+          ...(more ? { nextPage: `${baseUrl}/v1/catalog/products?page=${page + 1}&pageSize=${pageSize}` } : {})
+        })
+      }
+      if (req.method === "POST" && url.pathname === "/v1/echo") {
+        return reply(200, { success: true, method: req.method })
+      }
+      return reply(404, { success: false, reasons: [{ code: 50000040, message: "Not found" }] })
+    }
+
     const server = Http.createServer((req, res) => {
       state.requests++
       const url = new URL(req.url ?? "/", "http://simulator.invalid")
       if (url.pathname === "/oauth/token") {
         tokenEndpoint(req, res, url).catch(() => {
+          if (!res.headersSent) res.writeHead(500).end()
+        })
+        return
+      }
+      if (url.pathname.startsWith("/v1/")) {
+        apiEndpoint(req, res, url).catch(() => {
           if (!res.headersSent) res.writeHead(500).end()
         })
         return
@@ -516,7 +645,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       })
     )
     const host = options.host ?? "127.0.0.1"
-    const baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
+    baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
 
     const service: Service = {
       baseUrl,
@@ -527,6 +656,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         environment: { name: "custom", code: undefined, baseUrl, origin: baseUrl }
       },
       script: (...answers) => Effect.sync(() => void state.script.push(...answers)),
+      scriptApi: (...answers) => Effect.sync(() => void state.apiScript.push(...answers)),
       setTokenLifetime: (seconds) => Effect.sync(() => void (state.lifetime = seconds)),
       setLatency: (latency) =>
         Effect.sync(() => void (state.latencyMillis = Duration.toMillis(Duration.decode(latency)))),
@@ -543,7 +673,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         byStatus: { ...state.byStatus },
         authenticationHeaders: state.authenticationHeaders,
         queryStrings: state.queryStrings,
-        trackIds: [...state.trackIds]
+        trackIds: [...state.trackIds],
+        apiCalls: state.apiCalls,
+        apiByStatus: { ...state.apiByStatus },
+        apiTokens: [...state.apiTokens]
       })),
       requests: Effect.sync(() => [...state.recorded]),
       tokens: Effect.sync(() => [...state.tokens.values()]),

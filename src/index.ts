@@ -47,6 +47,13 @@ export * as TokenService from "./TokenService.js"
 export * as TrackId from "./TrackId.js"
 
 /**
+ * The authenticated Zuora `HttpClient`: base URL, Zuora headers, bearer token, 401 recovery, retries.
+ *
+ * @since 0.1.0
+ */
+export * as ZuoraClient from "./ZuoraClient.js"
+
+/**
  * The client credentials of a Zuora OAuth client.
  *
  * @since 0.1.0
