@@ -1,34 +1,122 @@
 /**
- * `npm start`: starts the Zuora simulator in process and fetches a token from it with the library,
- * printing what it got. No Zuora account needed.
+ * `npm start`: a short narrated demo of the library against the Zuora simulator, started in process.
+ * No Zuora account needed. Each step prints the counts that prove it.
  *
  * @since 0.1.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TokenRequest from "../TokenRequest.js"
+import * as TokenService from "../TokenService.js"
+import * as ZuoraClient from "../ZuoraClient.js"
 import * as ZuoraSimulator from "../ZuoraSimulator.js"
+
+const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+const paint = (code: string) => (text: string) => color ? `\x1b[${code}m${text}\x1b[0m` : text
+const bold = paint("1")
+const green = paint("32")
+const dim = paint("2")
+
+const say = (line = "") => Effect.sync(() => void process.stdout.write(`${line}\n`))
+const step = (n: number, title: string) => say(`\n${bold(`${n}. ${title}`)}`)
+const proof = (text: string) => say(`   ${green("✓")} ${text}`)
+const note = (text: string) => say(`   ${dim(text)}`)
 
 const program = Effect.gen(function*() {
   const simulator = yield* ZuoraSimulator.make()
-  process.stdout.write(`Zuora simulator listening on ${simulator.baseUrl}\n`)
-  const token = yield* TokenRequest.make(simulator.credentials, { trackId: "npm-start-demo" }).pipe(
-    RetryPolicy.retry(RetryPolicy.defaults)
+  const requests = () => Effect.map(simulator.stats, (s) => s.tokenRequests)
+  yield* say(bold("effect-zuora-oauth: Zuora OAuth tokens for Effect, shown against a local Zuora simulator"))
+  yield* note(`simulator on ${simulator.baseUrl} (POST /oauth/token and a few /v1 API endpoints)`)
+
+  yield* step(1, "A token is fetched once and reused")
+  const tokens = yield* TokenService.make({ credentials: simulator.credentials })
+  const first = yield* tokens.get
+  const second = yield* tokens.get
+  yield* note(
+    `got a ${first.tokenType} token for tenant ${
+      first.tenantId ?? "?"
+    }, expires in ${first.expiresIn} s; printed, it stays ${String(first.token)}`
   )
+  yield* proof(`2 gets, same token: ${first === second}; token requests sent: ${yield* requests()}`)
+
+  yield* step(2, "1,000 concurrent callers share one token request")
+  const before2 = yield* requests()
+  const cold = yield* TokenService.make({ credentials: simulator.credentials })
+  const herd = yield* Effect.all(Array.from({ length: 1000 }, () => cold.get), { concurrency: "unbounded" })
+  yield* proof(
+    `1,000 callers served, ${new Set(herd).size} distinct token; token requests sent: ${(yield* requests()) - before2}`
+  )
+
+  yield* step(3, "A burst of 429s is survived")
+  yield* simulator.script(
+    ZuoraSimulator.Answer.RateLimited({ seconds: 1 }),
+    ZuoraSimulator.Answer.RateLimited({ seconds: 1 })
+  )
+  const before3 = yield* requests()
+  const limited = yield* TokenService.make({ credentials: simulator.credentials })
+  const burst = yield* Effect.all(Array.from({ length: 200 }, () => Effect.either(limited.get)), {
+    concurrency: "unbounded"
+  })
+  const failedFast = burst.filter((r) => r._tag === "Left" && r.left._tag === "RateLimited").length
+  yield* note(
+    `Zuora answered 429 Retry-After: 1: ${failedFast} of 200 callers got a typed RateLimited at once instead of piling on`
+  )
+  const started = Date.now()
+  const recovered = yield* limited.get.pipe(
+    Effect.retry({
+      while: (error) => error._tag === "RateLimited",
+      schedule: RetryPolicy.schedule(RetryPolicy.defaults)
+    })
+  )
+  yield* proof(
+    `served after ${((Date.now() - started) / 1000).toFixed(1)} s, as Zuora asked; token requests sent: ${
+      (yield* requests()) - before3
+    } (two 429s, one success), token valid: ${recovered.expiresAt > Date.now()}`
+  )
+
+  yield* step(4, "An API call through the authenticated client")
+  const zuora = yield* ZuoraClient.make(tokens, { zuoraVersion: "2024-05-20" })
+  const before4 = yield* requests()
+  const account = yield* zuora.get("/v1/accounts/A00000001").pipe(
+    Effect.flatMap((response) => response.json),
+    Effect.map((body) => (body as { basicInfo: { name: string } }).basicInfo.name)
+  )
+  yield* proof(
+    `GET /v1/accounts/A00000001 -> "${account}", with Authorization: Bearer <token> and Zuora-Version; new token requests: ${
+      (yield* requests()) - before4
+    }`
+  )
+
+  yield* step(5, "A revoked token is recovered by one 401 retry")
+  const current = yield* tokens.get
+  yield* simulator.revoke(Redacted.value(current.token))
+  const apiBefore = (yield* simulator.stats).apiCalls
+  const before5 = yield* requests()
+  const status = yield* zuora.get("/v1/accounts/A00000001").pipe(Effect.map((r) => r.status))
+  yield* proof(
+    `status ${status}; API calls: ${
+      (yield* simulator.stats).apiCalls - apiBefore
+    } (401, then retried with a new token); token requests: ${(yield* requests()) - before5}`
+  )
+
+  yield* step(6, "Wrong credentials are a typed InvalidClient")
+  const wrong = yield* TokenRequest.make({ ...simulator.credentials, clientSecret: Redacted.make("not-the-secret") })
+    .pipe(
+      RetryPolicy.retry(RetryPolicy.defaults),
+      Effect.as("unexpected success"),
+      Effect.catchTag("InvalidClient", (error) => Effect.succeed(`${error._tag}: ${error.message}`))
+    )
+  yield* proof(`${wrong} (never retried; the secret is in no message)`)
+
   const stats = yield* simulator.stats
-  process.stdout.write(
-    [
-      `Fetched a ${token.tokenType} token (the token itself stays redacted: ${String(token.token)})`,
-      `  expires in   ${token.expiresIn} s, at ${new Date(token.expiresAt).toISOString()}`,
-      `  scopes       ${token.scopes.join(" ")}`,
-      `  entity ids   ${token.entityIds.join(", ") || "none"}`,
-      `  tenant       ${token.tenantId ?? "none"}`,
-      `  request id   ${token.requestId ?? "none"}, track id ${token.trackId ?? "none"}`,
-      `Token requests the simulator saw: ${stats.tokenRequests}`,
-      ""
-    ].join("\n")
+  yield* say(
+    `\n${
+      bold("Done.")
+    } The simulator saw ${stats.tokenRequests} token requests and ${stats.apiCalls} API calls in all, ${stats.authenticationHeaders} token requests with an authentication header.`
   )
+  yield* note("Next: docs/getting-started.md to use your own Zuora tenant; npm test runs the whole suite.")
 }).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))
 
 Effect.runPromise(program).catch((error: unknown) => {
