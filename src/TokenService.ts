@@ -36,10 +36,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { AccessToken } from "./AccessToken.js"
-import * as Store from "./internal/store.js"
 import * as RetryPolicy from "./RetryPolicy.js"
-import { type InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
+import { InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
 import * as TokenRequest from "./TokenRequest.js"
+import * as TokenStore from "./TokenStore.js"
 import * as ZuoraCredentials from "./ZuoraCredentials.js"
 import type * as ZuoraEnvironment from "./ZuoraEnvironment.js"
 
@@ -130,6 +130,11 @@ export interface CacheOptions {
   readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
   /** Fetch the first token while the service is built (the build fails if it fails). Default false. */
   readonly warmup?: boolean | undefined
+  /**
+   * Where tokens are shared beyond this service's memory: `FileStore.make(...)`,
+   * `RedisStore.make(...)` from `effect-zuora-oauth/redis`. Default: nothing shared.
+   */
+  readonly store?: TokenStore.Factory | undefined
 }
 
 /**
@@ -168,8 +173,11 @@ const clampedMillis = (input: Duration.DurationInput, ceiling: number): number =
  */
 export const makeWith = (
   fetch: Effect.Effect<AccessToken, TokenError>,
-  options: CacheOptions & { readonly environment?: ZuoraEnvironment.ZuoraEnvironment | undefined } = {},
-  store: Store.TokenStore = Store.memory
+  options: CacheOptions & {
+    readonly environment?: ZuoraEnvironment.ZuoraEnvironment | undefined
+    /** What the store is told: required with `store`. */
+    readonly storeContext?: TokenStore.StoreContext | undefined
+  } = {}
 ): Effect.Effect<Service, TokenError, Scope.Scope> =>
   Effect.gen(function*() {
     // Captured once: reading the Clock from the context on every get would cost more than the cache hit.
@@ -178,6 +186,11 @@ export const makeWith = (
     const policy = options.retryPolicy ?? RetryPolicy.defaults
     const refreshMargin = options.refreshMargin ?? defaultRefreshMargin
     const minTimeToLive = options.minTimeToLive ?? defaultMinTimeToLive
+    const store = options.store === undefined
+      ? TokenStore.memory
+      : options.storeContext === undefined
+      ? yield* new InvalidConfiguration({ setting: "store", description: "a shared store needs a store context" })
+      : yield* options.store(options.storeContext)
 
     const state = {
       entry: undefined as Entry | undefined,
@@ -204,14 +217,16 @@ export const makeWith = (
     // Observes every failure of the shared request's retry loop: a 429 with a delay sets the shared
     // "not before" instant and releases the callers waiting, who fail at once instead of sleeping.
     const onAttemptFailure = (flight: Flight) => (error: TokenError) =>
-      Effect.sync(() => {
-        if (error._tag !== "RateLimited" || error.retryAfter === undefined) return
+      Effect.suspend(() => {
+        if (error._tag !== "RateLimited" || error.retryAfter === undefined) return Effect.void
         const now = clock.unsafeCurrentTimeMillis()
         state.notBefore = Math.max(state.notBefore, now + Duration.toMillis(error.retryAfter))
         if (!flight.released) {
           flight.released = true
           Deferred.unsafeDone(flight.deferred, Exit.fail(error))
         }
+        // The whole fleet backs off together.
+        return store.publishNotBefore(state.notBefore)
       })
 
     const fetchWithRetry = (flight: Flight) =>
@@ -221,14 +236,22 @@ export const makeWith = (
           Effect.retry(fetch, RetryPolicy.schedule(policy, startedAt).pipe(Schedule.tapInput(onAttemptFailure(flight))))
       )
 
+    const isFresh = (token: AccessToken) => makeEntry(token).refreshAt > clock.unsafeCurrentTimeMillis()
+
     // One flight: a fresher token from the shared store, or one request (with its retry loop) under
-    // the store's lease, published back to it.
+    // the store's lease, which publishes it. The store is consulted only here: on a miss or in the
+    // refresh window, never on a cache hit.
     const flightBody = (flight: Flight): Effect.Effect<AccessToken, TokenError> =>
-      Effect.gen(function*() {
+      store === TokenStore.memory ? fetchWithRetry(flight) : Effect.gen(function*() {
         const shared = yield* store.read
+        if (Option.isSome(shared) && isFresh(shared.value)) return shared.value
+        const notBefore = yield* store.readNotBefore
         const now = clock.unsafeCurrentTimeMillis()
-        if (Option.isSome(shared) && makeEntry(shared.value).refreshAt > now) return shared.value
-        return yield* store.lease(Effect.tap(fetchWithRetry(flight), store.publish))
+        if (notBefore > now) {
+          state.notBefore = Math.max(state.notBefore, notBefore)
+          return yield* rateLimitedNow(now)
+        }
+        return yield* store.lease(fetchWithRetry(flight), isFresh)
       })
 
     const settle = (flight: Flight, exit: Exit.Exit<AccessToken, TokenError>) =>
@@ -342,9 +365,24 @@ export const make = (
     const client = yield* HttpClientTag.HttpClient
     const prepared = yield* TokenRequest.validateOptions(options.request)
     const environment = options.environment ?? (Effect.isEffect(credentials) ? undefined : credentials.environment)
+    let storeContext: TokenStore.StoreContext | undefined
+    if (options.store !== undefined) {
+      // A shared store needs the credentials now: its key and its sealing key derive from them.
+      const current = Effect.isEffect(credentials) ? yield* credentials : credentials
+      storeContext = {
+        key: yield* TokenStore.deriveKey({
+          baseUrl: current.environment.baseUrl,
+          clientId: current.clientId,
+          entityIds: options.request?.entityIds,
+          orgIds: options.request?.orgIds
+        }),
+        clientSecret: current.clientSecret
+      }
+    }
     return yield* makeWith(TokenRequest.makeWith(client, credentials, Either.right(prepared)), {
       ...options,
-      environment
+      environment,
+      storeContext
     })
   })
 

@@ -12,6 +12,13 @@
 export * as AccessToken from "./AccessToken.js"
 
 /**
+ * A token store in a directory, shared by the processes of one machine.
+ *
+ * @since 0.1.0
+ */
+export * as FileStore from "./FileStore.js"
+
+/**
  * When a failed token request is tried again: the `Schedule` behind every retry of the library.
  *
  * @since 0.1.0
@@ -38,6 +45,13 @@ export * as TokenRequest from "./TokenRequest.js"
  * @since 0.1.0
  */
 export * as TokenService from "./TokenService.js"
+
+/**
+ * Where a TokenService shares its tokens beyond its own memory.
+ *
+ * @since 0.1.0
+ */
+export * as TokenStore from "./TokenStore.js"
 
 /**
  * `Zuora-Track-Id`: a caller-chosen identifier that Zuora echoes back.
