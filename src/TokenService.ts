@@ -20,6 +20,7 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientTag from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -31,11 +32,14 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { AccessToken } from "./AccessToken.js"
+import * as Observability from "./Observability.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
 import * as TokenRequest from "./TokenRequest.js"
@@ -130,6 +134,8 @@ export interface CacheOptions {
   readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
   /** Fetch the first token while the service is built (the build fails if it fails). Default false. */
   readonly warmup?: boolean | undefined
+  /** Tells several services apart in metrics and logs (a tag, so keep it low-cardinality). Default `default`. */
+  readonly name?: string | undefined
   /**
    * Where tokens are shared beyond this service's memory: `FileStore.make(...)`,
    * `RedisStore.make(...)` from `effect-zuora-oauth/redis`. Default: nothing shared.
@@ -159,6 +165,23 @@ interface Flight {
   deferred: Deferred.Deferred<AccessToken, TokenError>
   released: boolean
   readonly background: boolean
+  /** Attempts made so far, for spans and logs. */
+  attempts: number
+  /** Whether callers were waiting on it when it failed (its failure reached them). */
+  waited: boolean
+}
+
+const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
+
+const outcomeTags = { success: [MetricLabel.make("outcome", "success"), MetricLabel.make("error", "none")] }
+const failureTagCache = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const failureTags = (tag: string): ReadonlyArray<MetricLabel.MetricLabel> => {
+  let labels = failureTagCache.get(tag)
+  if (labels === undefined) {
+    labels = [MetricLabel.make("outcome", "failure"), MetricLabel.make("error", tag)]
+    failureTagCache.set(tag, labels)
+  }
+  return labels
 }
 
 const clampedMillis = (input: Duration.DurationInput, ceiling: number): number =>
@@ -192,6 +215,20 @@ export const makeWith = (
       ? yield* new InvalidConfiguration({ setting: "store", description: "a shared store needs a store context" })
       : yield* options.store(options.storeContext)
 
+    // Observability: tags are bounded (environment name, service name); ids never become tags.
+    const environmentName = options.environment?.name ?? "unknown"
+    const serviceName = options.name ?? "default"
+    const tags = [MetricLabel.make("environment", environmentName), MetricLabel.make("service", serviceName)]
+    const hits = Metric.taggedWithLabels(Observability.cacheHits, tags)
+    const misses = Metric.taggedWithLabels(Observability.cacheMisses, tags)
+    const refreshes = Metric.taggedWithLabels(Observability.refreshesAhead, tags)
+    const limited = Metric.taggedWithLabels(Observability.rateLimited, tags)
+    const requests = Metric.taggedWithLabels(Observability.tokenRequests, tags)
+    const duration = Metric.taggedWithLabels(Observability.tokenRequestDuration, tags)
+    const expiresAt = Metric.taggedWithLabels(Observability.tokenExpiresAt, tags)
+    const A = Observability.attributes
+    const logAnnotations = { [A.environment]: environmentName, [A.service]: serviceName }
+
     const state = {
       entry: undefined as Entry | undefined,
       flight: undefined as Flight | undefined,
@@ -199,8 +236,27 @@ export const makeWith = (
       notBefore: 0,
       /** When a refresh ahead may be tried again after a failed one. */
       backgroundNotBefore: 0,
-      backgroundFailures: 0
+      backgroundFailures: 0,
+      /** Cache hits not yet reported to the hits metric. */
+      pendingHits: 0
     }
+
+    const flushHits = () => {
+      if (state.pendingHits > 0) {
+        hits.unsafeUpdate(state.pendingHits, noTags)
+        state.pendingHits = 0
+      }
+    }
+    // Reports the hits counted on the fast path once a second (a real timer, unref'd, so that it neither
+    // keeps a process alive nor runs on TestClock), on every slow path, and when the scope closes.
+    const flusher = setInterval(flushHits, 1000)
+    if (typeof flusher === "object" && flusher !== null && "unref" in flusher) flusher.unref()
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        clearInterval(flusher)
+        flushHits()
+      })
+    )
 
     const makeEntry = (token: AccessToken): Entry => {
       const lifetime = Math.max(0, token.expiresAt - token.issuedAt)
@@ -229,11 +285,65 @@ export const makeWith = (
         return store.publishNotBefore(state.notBefore)
       })
 
+    // One attempt, in its span, with its metrics and log lines (never the secret or the token).
+    const attempt = (flight: Flight): Effect.Effect<AccessToken, TokenError> =>
+      Effect.suspend(() => {
+        const n = ++flight.attempts
+        const started = clock.unsafeCurrentTimeMillis()
+        const elapsed = () => Metric.update(duration, clock.unsafeCurrentTimeMillis() - started)
+        return fetch.pipe(
+          Effect.tapBoth({
+            onSuccess: (token) =>
+              Effect.all([
+                elapsed(),
+                Metric.update(Metric.taggedWithLabels(requests, outcomeTags.success), 1),
+                Metric.set(expiresAt, token.expiresAt / 1000),
+                Effect.annotateCurrentSpan({
+                  [A.status]: 200,
+                  ...(token.requestId === undefined ? {} : { [A.requestId]: token.requestId }),
+                  ...(token.trackId === undefined ? {} : { [A.trackId]: token.trackId })
+                })
+              ], { discard: true }),
+            onFailure: (error) =>
+              Effect.all([
+                elapsed(),
+                Metric.update(Metric.taggedWithLabels(requests, failureTags(error._tag)), 1),
+                Effect.annotateCurrentSpan({
+                  [A.errorTag]: error._tag,
+                  ...("status" in error && error.status !== undefined ? { [A.status]: error.status } : {}),
+                  ...("requestId" in error && error.requestId !== undefined ? { [A.requestId]: error.requestId } : {}),
+                  ...("trackId" in error && error.trackId !== undefined ? { [A.trackId]: error.trackId } : {})
+                }),
+                error._tag === "RateLimited"
+                  ? Effect.zipRight(
+                    Metric.update(limited, 1),
+                    Effect.logWarning("Zuora rate limited the token request (429)").pipe(
+                      Effect.annotateLogs({
+                        [A.attempt]: n,
+                        retryAfterMillis: error.retryAfter === undefined ? "none" : Duration.toMillis(error.retryAfter)
+                      })
+                    )
+                  )
+                  : Effect.logDebug("Zuora token request failed").pipe(
+                    Effect.annotateLogs({ [A.attempt]: n, [A.errorTag]: error._tag })
+                  )
+              ], { discard: true })
+          }),
+          Effect.withSpan(Observability.spans.tokenRequest, {
+            attributes: { [A.environment]: environmentName, [A.service]: serviceName, [A.attempt]: n },
+            captureStackTrace: false
+          })
+        )
+      })
+
     const fetchWithRetry = (flight: Flight) =>
       Effect.flatMap(
         Effect.sync(() => clock.unsafeCurrentTimeMillis()),
         (startedAt) =>
-          Effect.retry(fetch, RetryPolicy.schedule(policy, startedAt).pipe(Schedule.tapInput(onAttemptFailure(flight))))
+          Effect.retry(
+            attempt(flight),
+            RetryPolicy.schedule(policy, startedAt).pipe(Schedule.tapInput(onAttemptFailure(flight)))
+          )
       )
 
     const isFresh = (token: AccessToken) => makeEntry(token).refreshAt > clock.unsafeCurrentTimeMillis()
@@ -255,7 +365,7 @@ export const makeWith = (
       })
 
     const settle = (flight: Flight, exit: Exit.Exit<AccessToken, TokenError>) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         if (state.flight === flight) state.flight = undefined
         const now = clock.unsafeCurrentTimeMillis()
         if (Exit.isSuccess(exit)) {
@@ -272,20 +382,49 @@ export const makeWith = (
           state.backgroundFailures++
         }
         Deferred.unsafeDone(flight.deferred, exit)
+        if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) return Effect.void
+        const tag = Option.match(Cause.failureOption(exit.cause), { onNone: () => "Defect", onSome: (e) => e._tag })
+        const entry = state.entry
+        // A failed refresh while a valid token remains is a warning; a failure that reached callers an error.
+        return (flight.background && entry !== undefined && now < entry.usableUntil
+          ? Effect.logWarning("Refreshing the Zuora token failed; the current token is still served")
+          : flight.waited
+          ? Effect.logError("Getting a Zuora token failed")
+          : Effect.logWarning("Getting a Zuora token failed")).pipe(
+            Effect.annotateLogs({ [A.errorTag]: tag, [A.attempt]: flight.attempts })
+          )
       })
 
     const newFlight = (background: boolean): Flight => ({
       deferred: Deferred.unsafeMake<AccessToken, TokenError>(FiberId.none),
       released: false,
-      background
+      background,
+      attempts: 0,
+      waited: !background
     })
 
     // Forked from an uninterruptible region, so made interruptible explicitly: closing the scope must
     // be able to stop it.
     const launch = (flight: Flight) =>
-      FiberSet.run(fibers, Effect.interruptible(Effect.onExit(flightBody(flight), (exit) => settle(flight, exit))))
+      FiberSet.run(
+        fibers,
+        flightBody(flight).pipe(
+          Effect.withSpan(Observability.spans.refresh, {
+            attributes: {
+              [A.environment]: environmentName,
+              [A.service]: serviceName,
+              [A.background]: flight.background
+            },
+            captureStackTrace: false
+          }),
+          Effect.onExit((exit) => settle(flight, exit)),
+          Effect.annotateLogs(logAnnotations),
+          Effect.interruptible
+        )
+      )
 
     const await_ = (flight: Flight) => {
+      flight.waited = true
       if (flight.released) {
         // The flight released its earlier waiters on a 429 and goes on: wait for its next outcome.
         flight.released = false
@@ -296,6 +435,7 @@ export const makeWith = (
 
     const slow: Effect.Effect<AccessToken, TokenError> = Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
+        flushHits()
         const now = clock.unsafeCurrentTimeMillis()
         const entry = state.entry
         if (entry !== undefined && now < entry.usableUntil) {
@@ -306,10 +446,17 @@ export const makeWith = (
           ) {
             const flight = newFlight(true)
             state.flight = flight
-            return Effect.as(launch(flight), entry.token)
+            hits.unsafeUpdate(1, noTags)
+            refreshes.unsafeUpdate(1, noTags)
+            return Effect.zipRight(
+              Effect.logDebug("Refreshing the Zuora token ahead of expiry").pipe(Effect.annotateLogs(logAnnotations)),
+              Effect.as(launch(flight), entry.token)
+            )
           }
+          hits.unsafeUpdate(1, noTags)
           return entry.success
         }
+        misses.unsafeUpdate(1, noTags)
         if (now < state.notBefore) return Effect.fail(rateLimitedNow(now))
         if (state.flight !== undefined) return restore(await_(state.flight))
         const flight = newFlight(false)
@@ -321,7 +468,11 @@ export const makeWith = (
     // The cache hit: one suspend, one clock read, one comparison, and a success allocated once per token.
     const get: Effect.Effect<AccessToken, TokenError> = Effect.suspend(() => {
       const entry = state.entry
-      if (entry !== undefined && clock.unsafeCurrentTimeMillis() < entry.refreshAt) return entry.success
+      if (entry !== undefined && clock.unsafeCurrentTimeMillis() < entry.refreshAt) {
+        // Counted here, reported to the metric in batches (a metric update per hit would double its cost).
+        state.pendingHits++
+        return entry.success
+      }
       return slow
     })
 

@@ -19,6 +19,13 @@ export * as AccessToken from "./AccessToken.js"
 export * as FileStore from "./FileStore.js"
 
 /**
+ * What the library emits: spans, metrics and log annotations.
+ *
+ * @since 0.1.0
+ */
+export * as Observability from "./Observability.js"
+
+/**
  * When a failed token request is tried again: the `Schedule` behind every retry of the library.
  *
  * @since 0.1.0
