@@ -124,7 +124,7 @@ const randomId = () =>
  * import { RedisStore } from "effect-zuora-oauth/redis"
  * import { Redis } from "ioredis"
  *
- * const redis = new Redis("redis://127.0.0.1:6379")
+ * const redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true })
  *
  * const TokensLive = TokenService.layer({
  *   credentials: {

@@ -6,6 +6,8 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TokenRequest from "../TokenRequest.js"
@@ -117,7 +119,12 @@ const program = Effect.gen(function*() {
     } The simulator saw ${stats.tokenRequests} token requests and ${stats.apiCalls} API calls in all, ${stats.authenticationHeaders} token requests with an authentication header.`
   )
   yield* note("Next: docs/getting-started.md to use your own Zuora tenant; npm test runs the whole suite.")
-}).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))
+}).pipe(
+  Effect.scoped,
+  Effect.provide(FetchHttpClient.layer),
+  // The narration says what happens; the library's own log lines (429 warnings...) would only repeat it.
+  Logger.withMinimumLogLevel(LogLevel.None)
+)
 
 Effect.runPromise(program).catch((error: unknown) => {
   process.stderr.write(`demo failed: ${String(error)}\n`)
