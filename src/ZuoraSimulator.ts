@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { randomBytes, randomUUID } from "node:crypto"
 import * as Http from "node:http"
@@ -209,6 +210,24 @@ export interface Service {
 }
 
 /**
+ * The simulator could not start: the port is taken, the host cannot be bound, or an option is invalid.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class SimulatorError extends Schema.TaggedError<SimulatorError>("effect-zuora-oauth/SimulatorError")(
+  "SimulatorError",
+  { description: Schema.String }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `The Zuora simulator cannot start: ${this.description}`
+  }
+}
+
+/**
  * The simulator as a service.
  *
  * @since 0.1.0
@@ -304,8 +323,12 @@ const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(reso
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
+export const make = (options: Options = {}): Effect.Effect<Service, SimulatorError, Scope.Scope> =>
   Effect.gen(function*() {
+    const lifetime = options.tokenLifetimeSeconds ?? 3599
+    if (!Number.isFinite(lifetime) || lifetime <= 0) {
+      return yield* new SimulatorError({ description: "tokenLifetimeSeconds must be a positive number" })
+    }
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
     const clients = new Map((options.clients ?? [defaultClient]).map((client) => [client.clientId, client]))
@@ -633,8 +656,18 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       json(res, 404, { success: false, reasons: [{ code: 50000040, message: "Not found" }] })
     })
 
-    const port = yield* Effect.async<number>((resume) => {
+    const port = yield* Effect.async<number, SimulatorError>((resume) => {
+      const onError = (error: Error & { code?: string }) =>
+        resume(Effect.fail(
+          new SimulatorError({
+            description: `cannot listen on ${options.host ?? "127.0.0.1"}:${options.port ?? 0} (${
+              error.code ?? error.message
+            })`
+          })
+        ))
+      server.once("error", onError)
       server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+        server.off("error", onError)
         resume(Effect.succeed((server.address() as AddressInfo).port))
       })
     })
@@ -693,4 +726,5 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (options?: Options): Layer.Layer<ZuoraSimulator> => Layer.scoped(ZuoraSimulator, make(options))
+export const layer = (options?: Options): Layer.Layer<ZuoraSimulator, SimulatorError> =>
+  Layer.scoped(ZuoraSimulator, make(options))

@@ -24,7 +24,6 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import { parseArgs, type ParseArgsConfig } from "node:util"
 import type * as AccessToken from "../AccessToken.js"
 import * as RetryPolicy from "../RetryPolicy.js"
@@ -563,23 +562,6 @@ const check = (args: ReadonlyArray<string>): Effect.Effect<number, UsageError> =
         return ExitCode.Ok
       }))
 
-// The simulator does not report a failed listen (it would surface as an uncaught 'error' event), so
-// the address is tried first and a busy port or an unknown host is a one-line configuration error.
-const probeListen = (host: string, port: number): Effect.Effect<void, InvalidConfiguration> =>
-  Effect.async<void, InvalidConfiguration>((resume) => {
-    const server = Net.createServer()
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      resume(
-        Effect.fail(
-          new InvalidConfiguration({
-            setting: error.code === "EADDRINUSE" || error.code === "EACCES" ? "--port" : "--host",
-            description: `cannot listen on ${host} port ${port} (${error.code ?? error.message})`
-          })
-        )
-      ))
-    server.listen(port, host, () => server.close(() => resume(Effect.void)))
-  })
-
 /** Resolves with the first SIGINT or SIGTERM; the handlers go away with it. */
 const nextSignal = Effect.async<NodeJS.Signals>((resume) => {
   const onSignal = (signal: NodeJS.Signals) => resume(Effect.succeed(signal))
@@ -606,11 +588,6 @@ const simulate = (args: ReadonlyArray<string>): Effect.Effect<number, UsageError
       })
       const host = flags.host ?? "127.0.0.1"
       if (host.trim() === "") return yield* usage("simulate", "--host must not be empty")
-      const listen = yield* Effect.either(probeListen(host, port))
-      if (Either.isLeft(listen)) {
-        fail(explain(listen.left, undefined, "simulate").line)
-        return ExitCode.Configuration
-      }
       if (!ZuoraEnvironment.isLoopbackHost(host)) {
         fail(
           `warning: ${host} is not a loopback host: the simulator accepts a published test secret, and the ` +
@@ -618,7 +595,13 @@ const simulate = (args: ReadonlyArray<string>): Effect.Effect<number, UsageError
         )
       }
       return yield* Effect.scoped(Effect.gen(function*() {
-        const simulator = yield* ZuoraSimulator.make({ host, port, tokenLifetimeSeconds: lifetime })
+        const started = yield* Effect.either(ZuoraSimulator.make({ host, port, tokenLifetimeSeconds: lifetime }))
+        if (Either.isLeft(started)) {
+          // A busy port or a host that cannot be bound: one line, a configuration exit code.
+          fail(`error: ${started.left.message}`)
+          return ExitCode.Configuration
+        }
+        const simulator = started.right
         const client = ZuoraSimulator.defaultClient
         out(
           [
