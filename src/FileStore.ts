@@ -18,6 +18,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { AccessToken } from "./AccessToken.js"
+import { randomId } from "./internal/random.js"
 import * as Seal from "./internal/seal.js"
 import { RateLimited } from "./TokenError.js"
 import type * as TokenStore from "./TokenStore.js"
@@ -36,9 +37,6 @@ export interface Options {
   /** Explicit sealing keys, the first seals; default: a key derived from the client secret. */
   readonly keys?: ReadonlyArray<Seal.SealingKey> | undefined
 }
-
-const randomId = () =>
-  Array.from(globalThis.crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("")
 
 /**
  * A file store factory for `TokenService`'s `store` option, bound to the `FileSystem` in context.

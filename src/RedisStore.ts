@@ -28,6 +28,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { Redis } from "ioredis"
 import type { AccessToken } from "./AccessToken.js"
+import { randomId } from "./internal/random.js"
 import * as Seal from "./internal/seal.js"
 import { RateLimited } from "./TokenError.js"
 import type * as TokenStore from "./TokenStore.js"
@@ -109,9 +110,6 @@ const notBeforeScript = `
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`
-
-const randomId = () =>
-  Array.from(globalThis.crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("")
 
 /**
  * A Redis store for `TokenService`'s `store` option.

@@ -4,7 +4,6 @@ import { assert, describe, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,6 +13,7 @@ import * as TokenService from "../src/TokenService.js"
 import * as TokenStore from "../src/TokenStore.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { fastPolicy } from "./utils/Loopback.js"
+import { startWorker } from "./utils/Worker.js"
 
 const worker = fileURLToPath(new URL("./fixtures/file-worker.mjs", import.meta.url))
 
@@ -33,29 +33,8 @@ const service = (
   }).pipe(Effect.provide(FetchHttpClient.layer), Effect.provide(NodeFileSystem.layer))
 
 const runWorker = (simulator: ZuoraSimulator.Service, directory: string, index: number) =>
-  new Promise<{ code: number | null; tokens: ReadonlyArray<string>; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [worker, simulator.baseUrl, directory, String(index), "50"], {
-      env: {
-        ...process.env,
-        ZUORA_CLIENT_ID: simulator.credentials.clientId,
-        ZUORA_CLIENT_SECRET: ZuoraSimulator.defaultClient.clientSecret
-      }
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      const line = stdout.split("\n").find((l) => l.startsWith("{"))
-      resolve({
-        code,
-        tokens: line === undefined ? [] : (JSON.parse(line) as { tokens: Array<string> }).tokens,
-        stderr
-      })
-    })
-  })
+  startWorker<{ tokens: ReadonlyArray<string> }>(worker, simulator, [simulator.baseUrl, directory, String(index), "50"])
+    .done
 
 describe("FileStore", () => {
   it.scopedLive("concurrent processes share one token request through the directory", () =>
@@ -66,7 +45,7 @@ describe("FileStore", () => {
         Promise.all(Array.from({ length: 4 }, (_, i) => runWorker(simulator, directory, i)))
       )
       for (const r of results) assert.strictEqual(r.code, 0, r.stderr)
-      assert.strictEqual(new Set(results.flatMap((r) => r.tokens)).size, 1)
+      assert.strictEqual(new Set(results.flatMap((r) => r.result!.tokens)).size, 1)
       assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
     }), { timeout: 40_000 })
 

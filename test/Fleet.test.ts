@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { redisAvailable, redisRequired, startRedis } from "./utils/RedisServer.js"
+import { startWorker } from "./utils/Worker.js"
 
 const worker = fileURLToPath(new URL("./fixtures/fleet-worker.mjs", import.meta.url))
 
@@ -13,49 +13,24 @@ interface Result {
   readonly expired: number
 }
 
-interface Running {
-  readonly child: ChildProcess
-  readonly index: number
-  readonly done: Promise<{ code: number | null; result: Result | undefined; stderr: string }>
-}
-
-const startWorker = (
+const startFleetWorker = (
   simulator: ZuoraSimulator.Service,
   redisUrl: string,
   index: number,
   mode: "once" | "loop",
   callers: number,
   durationMillis = 0
-): Running => {
-  const child = spawn(process.execPath, [
-    worker,
+) => ({
+  index,
+  ...startWorker<Result>(worker, simulator, [
     simulator.baseUrl,
     redisUrl,
     String(index),
     mode,
     String(callers),
     String(durationMillis)
-  ], {
-    env: {
-      ...process.env,
-      ZUORA_CLIENT_ID: simulator.credentials.clientId,
-      ZUORA_CLIENT_SECRET: ZuoraSimulator.defaultClient.clientSecret
-    }
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-  const done = new Promise<{ code: number | null; result: Result | undefined; stderr: string }>((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      const line = stdout.split("\n").find((l) => l.startsWith("{"))
-      resolve({ code, result: line === undefined ? undefined : JSON.parse(line) as Result, stderr })
-    })
-  })
-  return { child, index, done }
-}
+  ])
+})
 
 const describeRedis = redisAvailable || redisRequired ? describe : describe.skip
 
@@ -64,7 +39,7 @@ describeRedis("Fleet mode: real node processes sharing one Redis", () => {
     Effect.gen(function*() {
       const redis = yield* startRedis
       const simulator = yield* ZuoraSimulator.make({ latency: "200 millis" })
-      const workers = Array.from({ length: 8 }, (_, i) => startWorker(simulator, redis.url, i, "once", 100))
+      const workers = Array.from({ length: 8 }, (_, i) => startFleetWorker(simulator, redis.url, i, "once", 100))
       const results = yield* Effect.promise(() => Promise.all(workers.map((w) => w.done)))
       for (const r of results) assert.strictEqual(r.code, 0, r.stderr)
       const tokens = new Set(results.flatMap((r) => r.result!.tokens))
@@ -77,7 +52,7 @@ describeRedis("Fleet mode: real node processes sharing one Redis", () => {
       const redis = yield* startRedis
       // 4 s tokens: the refresh window opens 2 s after issue (the margin is clamped to half the lifetime).
       const simulator = yield* ZuoraSimulator.make({ tokenLifetimeSeconds: 4 })
-      const workers = Array.from({ length: 8 }, (_, i) => startWorker(simulator, redis.url, i, "loop", 10, 3000))
+      const workers = Array.from({ length: 8 }, (_, i) => startFleetWorker(simulator, redis.url, i, "loop", 10, 3000))
       const results = yield* Effect.promise(() => Promise.all(workers.map((w) => w.done)))
       for (const r of results) assert.strictEqual(r.code, 0, r.stderr)
       assert.strictEqual((yield* simulator.stats).tokenRequests, 2, "the first token and one refresh")
@@ -92,7 +67,7 @@ describeRedis("Fleet mode: real node processes sharing one Redis", () => {
         const simulator = yield* ZuoraSimulator.make()
         // The first token request hangs for 5 s: its sender holds the lease when it is killed.
         yield* simulator.script(ZuoraSimulator.Answer.Slow({ millis: 5000 }))
-        const workers = Array.from({ length: 8 }, (_, i) => startWorker(simulator, redis.url, i, "once", 20))
+        const workers = Array.from({ length: 8 }, (_, i) => startFleetWorker(simulator, redis.url, i, "once", 20))
         let holder: string | undefined
         const deadline = Date.now() + 10_000
         while (holder === undefined && Date.now() < deadline) {

@@ -1,0 +1,45 @@
+/**
+ * A worker process of the fleet and file-store tests: a node script given the simulator's
+ * credentials through the environment, whose JSON result line is parsed when it exits.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as ZuoraSimulator from "../../src/ZuoraSimulator.js"
+
+export interface Finished<R> {
+  readonly code: number | null
+  readonly result: R | undefined
+  readonly stderr: string
+}
+
+export interface Running<R> {
+  readonly child: ChildProcess
+  readonly done: Promise<Finished<R>>
+}
+
+export const startWorker = <R>(
+  script: string,
+  simulator: ZuoraSimulator.Service,
+  args: ReadonlyArray<string>,
+  timeoutMillis = 30_000
+): Running<R> => {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: {
+      ...process.env,
+      ZUORA_CLIENT_ID: simulator.credentials.clientId,
+      ZUORA_CLIENT_SECRET: ZuoraSimulator.defaultClient.clientSecret
+    }
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+  const done = new Promise<Finished<R>>((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMillis)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      const line = stdout.split("\n").find((l) => l.startsWith("{"))
+      resolve({ code, result: line === undefined ? undefined : JSON.parse(line) as R, stderr })
+    })
+  })
+  return { child, done }
+}
