@@ -540,6 +540,28 @@ export const make = (
 /**
  * The service as a layer; needs an `HttpClient` (for example `FetchHttpClient.layer`).
  *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Redacted } from "effect"
+ * import { TokenService } from "effect-zuora-oauth"
+ *
+ * const TokensLive = TokenService.layer({
+ *   credentials: {
+ *     clientId: "my-client-id",
+ *     clientSecret: Redacted.make("my-client-secret"),
+ *     environment: "us-central-sandbox"
+ *   },
+ *   name: "billing"
+ * })
+ *
+ * const expiresAt = Effect.flatMap(TokenService.TokenService, (tokens) => tokens.get).pipe(
+ *   Effect.map((token) => token.expiresAt),
+ *   Effect.provide(TokensLive),
+ *   Effect.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category Layers
  */
@@ -550,6 +572,19 @@ export const layer = (options: Options): Layer.Layer<TokenService, TokenError, H
  * The service as a layer whose credentials come from `ZuoraCredentials.config` (or another config):
  * validated when the layer is built, and read again at each token request, so a rotated secret is
  * picked up without a restart.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { TokenService } from "effect-zuora-oauth"
+ *
+ * // ZUORA_CLIENT_ID, ZUORA_CLIENT_SECRET, and ZUORA_BASE_URL or ZUORA_ENVIRONMENT.
+ * const program = Effect.flatMap(TokenService.TokenService, (tokens) => tokens.get).pipe(
+ *   Effect.provide(TokenService.layerConfig()),
+ *   Effect.provide(FetchHttpClient.layer)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category Layers
