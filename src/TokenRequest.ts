@@ -7,7 +7,6 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -36,6 +35,7 @@ import {
 } from "./TokenError.js"
 import * as TrackId from "./TrackId.js"
 import type * as ZuoraCredentials from "./ZuoraCredentials.js"
+import * as ZuoraEnvironment from "./ZuoraEnvironment.js"
 
 /**
  * @since 0.1.0
@@ -127,6 +127,8 @@ export const validateOptions = (options: Options = {}): Either.Either<Prepared, 
 
 const encoder = new TextEncoder()
 
+const allHeaders: ReadonlyArray<RegExp> = [/./]
+
 // The single point where the client secret leaves its Redacted wrapper: it is written into the form
 // body of the request and nowhere else.
 const formBody = (credentials: ZuoraCredentials.ZuoraCredentials): HttpBody.HttpBody =>
@@ -176,11 +178,11 @@ const ids = (meta: Meta) => ({
   ...(meta.trackId === undefined ? {} : { trackId: meta.trackId })
 })
 
-const oauthError = (text: string): { error?: string; description?: string } => {
+const oauthError = (text: string, secrets: ReadonlyArray<string>): { error?: string; description?: string } => {
   const parsed = body.parseJson(text)
   if (!parsed.ok || typeof parsed.value !== "object" || parsed.value === null) return {}
   const value = parsed.value as Record<string, unknown>
-  const str = (u: unknown) => (typeof u === "string" ? headers.sanitize(u) : undefined)
+  const str = (u: unknown) => (typeof u === "string" ? safeText(u, secrets) : undefined)
   const reasons = Array.isArray(value.reasons) ? value.reasons[0] as Record<string, unknown> | undefined : undefined
   const error = str(value.error) ?? str(value.code)
   const description = str(value.error_description) ?? str(value.message) ??
@@ -190,6 +192,11 @@ const oauthError = (text: string): { error?: string; description?: string } => {
     ...(description === undefined ? {} : { description })
   }
 }
+
+// Text from the server made safe for an error field: printable ASCII, bounded, and without the client
+// secret in any rendering (a proxy or an error page may echo the request body back).
+const safeText = (value: string | undefined, secrets: ReadonlyArray<string>, max = 200): string | undefined =>
+  headers.redactSecrets(headers.sanitize(headers.redactSecrets(value, secrets), max), secrets)
 
 const rateLimited = (response: HttpClientResponse.HttpClientResponse, meta: Meta, now: number): RateLimited => {
   const h = response.headers
@@ -258,13 +265,23 @@ const exchange = (
   prepared: Prepared
 ): Effect.Effect<AccessToken.AccessToken, TokenError> =>
   Effect.gen(function*() {
+    // The secret goes only to https (or loopback), whoever built the credentials: a value or an effect
+    // bypasses ZuoraCredentials.make, so the URL is checked here, where it is used.
+    const checked = ZuoraEnvironment.fromBaseUrl(credentials.environment.baseUrl, "baseUrl")
+    if (Either.isLeft(checked)) return yield* checked.left
+    const secrets = [Redacted.value(credentials.clientSecret)]
     const request = makeRequest(credentials, prepared)
     const issuedAt = yield* Clock.currentTimeMillis
-    const response = yield* HttpClient.mapRequest(client, finalize(request)).execute(request)
+    // The platform's HTTP span records header values. Any response header may echo the request (a
+    // proxy, an error page), so on this exchange every header value is recorded as <redacted>; Zuora's
+    // ids are on the library's own span, scrubbed.
+    const response = yield* HttpClient.mapRequest(client, finalize(request)).execute(request).pipe(
+      Effect.locally(Headers.currentRedactedNames, allHeaders)
+    )
     const meta: Meta = {
       status: response.status,
-      requestId: headers.sanitize(response.headers["zuora-request-id"], 128),
-      trackId: headers.sanitize(response.headers["zuora-track-id"], 64) ?? prepared.trackId
+      requestId: safeText(response.headers["zuora-request-id"], secrets, 128),
+      trackId: safeText(response.headers["zuora-track-id"], secrets, 64) ?? prepared.trackId
     }
     const status = response.status
     if (status >= 300 && status < 400) {
@@ -278,7 +295,7 @@ const exchange = (
       return yield* new UnexpectedResponse({
         ...ids(meta),
         reason: "Redirect",
-        description: `a ${status} redirect to ${headers.sanitize(target, 120)} was not followed`
+        description: `a ${status} redirect to ${safeText(target, secrets, 120)} was not followed`
       })
     }
     const success = status >= 200 && status < 300
@@ -295,14 +312,26 @@ const exchange = (
           ...ids(meta),
           reason: "NotJson",
           description: `the body is not JSON (content-type ${
-            headers.sanitize(response.headers["content-type"], 80) ?? "none"
+            safeText(response.headers["content-type"], secrets, 80) ?? "none"
           })`
         })
       }
-      return yield* AccessToken.fromResponseBody(parsed.value, { issuedAt, ...meta })
+      const token = yield* AccessToken.fromResponseBody(parsed.value, { issuedAt, ...meta })
+      // A token whose life ended while the answer travelled is dead on arrival: never hand it out.
+      const receivedAt = yield* Clock.currentTimeMillis
+      if (!token.isValidAt(receivedAt)) {
+        return yield* new UnexpectedResponse({
+          ...ids(meta),
+          reason: "InvalidExpiresIn",
+          description: `the token expired before the answer arrived (expires_in ${token.expiresIn} s, answered after ${
+            receivedAt - issuedAt
+          } ms)`
+        })
+      }
+      return token
     }
     if (status >= 400 && status < 500) {
-      const detail = oauthError(text)
+      const detail = oauthError(text, secrets)
       return yield* (status === 401 || detail.error === "invalid_client"
         ? new InvalidClient({ ...ids(meta), ...detail })
         : new InvalidRequest({ ...ids(meta), ...detail }))
@@ -321,7 +350,7 @@ const exchange = (
       (error) => Effect.fail(transportFailure(error, undefined, prepared.trackId))
     ),
     // Redirects are answers, never followed: with the fetch client a 307 would re-post the secret.
-    withManualRedirect
+    body.withoutRedirects
   )
 
 // One attempt, reading the credentials included, is bounded by the timeout.
@@ -335,16 +364,6 @@ const withTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, prepared: Prepared
         description: `no complete answer within ${Duration.format(prepared.timeout)}`
       })
   })
-
-const withManualRedirect = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(
-    Effect.serviceOption(FetchHttpClient.RequestInit),
-    (init) =>
-      Effect.provideService(effect, FetchHttpClient.RequestInit, {
-        ...Option.getOrUndefined(init),
-        redirect: "manual"
-      })
-  )
 
 /**
  * The credentials of a token request: a value, or an effect read at each request (so a rotated
@@ -367,10 +386,16 @@ const isEffect = (u: CredentialsInput): u is Effect.Effect<ZuoraCredentials.Zuor
  *
  * - No `Authorization`, `apiAccessKeyId` or `apiSecretAccessKey` header is sent, whatever the client's
  *   request mappers add; credentials never go into the URL.
- * - Redirects are never followed (the fetch client sends with `redirect: "manual"`); a 3xx is an
- *   `UnexpectedResponse`.
+ * - Redirects are never followed (the fetch client sends with `redirect: "manual"`, whatever its
+ *   `RequestInit` says); a 3xx is an `UnexpectedResponse`. The rest of the fetch client's `RequestInit`
+ *   (a proxy dispatcher, a CA, a client certificate) applies as given.
  * - The attempt has a timeout covering sending and reading the body, and the body is read with a cap.
- * - `expiresAt` is the instant the request was sent (from `Clock`) plus `expires_in`.
+ * - `expiresAt` is the instant the request was sent (from `Clock`) plus `expires_in`; a token already
+ *   expired when the answer arrives is an `UnexpectedResponse` (`InvalidExpiresIn`), never a result.
+ * - The base URL must use `https` (plain `http` only on a loopback host). It is checked at each request,
+ *   so credentials given as a plain value or read by an effect cannot send the secret in clear text.
+ * - Text the server sends back (error descriptions, ids) never carries the client secret into an
+ *   error: any rendering of it (raw, percent-encoded, JSON-escaped, base64) becomes `<redacted>`.
  *
  * Options are validated when the effect runs, before any request: a bad track id or entity id fails
  * with `InvalidConfiguration`.

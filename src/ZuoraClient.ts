@@ -9,15 +9,19 @@
  * - A 401 invalidates exactly the token it refused and the request is sent once more with a fresh
  *   token. A 401 loop (the API refuses every new token) is not a token storm: at most one forced
  *   refresh per `unauthorizedInterval`, then `Unauthorized`.
- * - A 429 honours `Retry-After` (bounded); a 5xx or a network failure is retried with full jitter only
- *   for idempotent methods or requests carrying an `Idempotency-Key`. Requests whose body is a stream
- *   are never replayed.
+ * - A 429 honours `Retry-After` or `RateLimit-Reset` (bounded); a 5xx or a network failure is retried
+ *   with full jitter only for idempotent methods or requests carrying an `Idempotency-Key`. Requests
+ *   whose body is a stream are never replayed.
+ * - Every response body is read with a cap (`maxBodyBytes`) and a time bound (`bodyTimeout`), whichever
+ *   reader is used (`json`, `text`, `arrayBuffer`, `urlParamsBody`, `formData`, `stream`).
+ * - The bearer token never leaves in a value handed back: responses and errors carry the request
+ *   without its `Authorization` header, so printing or serialising them cannot show the token.
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Context from "effect/Context"
@@ -34,6 +38,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { AccessToken } from "./AccessToken.js"
+import * as body from "./internal/body.js"
 import * as headers from "./internal/headers.js"
 import { InvalidConfiguration, type TokenError } from "./TokenError.js"
 import * as TokenService from "./TokenService.js"
@@ -178,6 +183,16 @@ export interface Options {
   readonly trackId?: string | undefined
   /** The time one API call may take until its response headers. Default 30 s. */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The time reading a response body may take, from the first read: any body reader of the response
+   * fails with a `ResponseError` past it. Default: `timeout`; `false` for none (long downloads).
+   */
+  readonly bodyTimeout?: Duration.DurationInput | false | undefined
+  /**
+   * The largest response body read, in bytes: any body reader of the response fails with a
+   * `ResponseError` past it. Default 16 MiB (`defaultMaxBodyBytes`); `false` for no cap (file downloads).
+   */
+  readonly maxBodyBytes?: number | false | undefined
   /** Retries of 429s and transient failures; `false` for none. */
   readonly retry?: RetryOptions | false | undefined
   /** At most one forced token refresh (after a 401) per this interval. Default 30 s. */
@@ -216,6 +231,15 @@ export const withTrackId: {
     })
 )
 
+/**
+ * The default cap on an API response body: 16 MiB. Zuora's JSON answers are pages of at most a few
+ * hundred records; file downloads (`/v1/files/...`) should pass `maxBodyBytes: false`.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultMaxBodyBytes = 16_777_216
+
 const zuoraVersion = /^(?:\d{4}-\d{2}-\d{2}|\d{1,4}(?:\.\d{1,4})?)$/
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
@@ -232,6 +256,7 @@ interface Prepared {
     readonly maxRetryAfterMillis: number
   }
   readonly unauthorizedIntervalMillis: number
+  readonly body: body.Limits
 }
 
 const prepare = (
@@ -254,6 +279,11 @@ const prepare = (
   } else {
     environment = options.environment
   }
+  // An environment given as a value is checked as a base URL is: a bearer token goes only to https
+  // (or loopback), and only to the origin of the base URL, whatever the value's `origin` says.
+  const checked = ZuoraEnvironment.fromBaseUrl(environment.baseUrl, "environment")
+  if (Either.isLeft(checked)) return Either.left(checked.left)
+  environment = { ...environment, baseUrl: checked.right.baseUrl, origin: checked.right.origin }
   const out: Record<string, string> = {}
   if (options.zuoraVersion !== undefined) {
     if (!zuoraVersion.test(options.zuoraVersion)) {
@@ -292,6 +322,19 @@ const prepare = (
   const maxRetryAfter = duration(retryOptions.maxRetryAfter, "30 seconds", "retry.maxRetryAfter")
   const interval = duration(options.unauthorizedInterval, "30 seconds", "unauthorizedInterval")
   for (const d of [base, max, maxRetryAfter, interval]) if (Either.isLeft(d)) return Either.left(d.left)
+  const bodyTimeout = options.bodyTimeout === false
+    ? Either.right(undefined)
+    : options.bodyTimeout === undefined
+    ? Either.right(timeout.right)
+    : duration(options.bodyTimeout, "0 millis", "bodyTimeout")
+  if (Either.isLeft(bodyTimeout)) return Either.left(bodyTimeout.left)
+  if (bodyTimeout.right !== undefined && Duration.toMillis(bodyTimeout.right) === 0) {
+    return fail("bodyTimeout", "must be positive")
+  }
+  const maxBodyBytes = options.maxBodyBytes === false ? undefined : options.maxBodyBytes ?? defaultMaxBodyBytes
+  if (maxBodyBytes !== undefined && (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024)) {
+    return fail("maxBodyBytes", "must be an integer >= 1024, or false")
+  }
   const maxRetries = retryOptions.maxRetries ?? 2
   if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) {
     return fail("retry.maxRetries", "must be an integer from 0 to 10")
@@ -307,8 +350,19 @@ const prepare = (
       maxMillis: Duration.toMillis(Either.getOrThrow(max)),
       maxRetryAfterMillis: Duration.toMillis(Either.getOrThrow(maxRetryAfter))
     },
-    unauthorizedIntervalMillis: Duration.toMillis(Either.getOrThrow(interval))
+    unauthorizedIntervalMillis: Duration.toMillis(Either.getOrThrow(interval)),
+    body: { maxBytes: maxBodyBytes, timeout: bodyTimeout.right }
   })
+}
+
+// The same request without its Authorization header (the platform has no way to remove a header).
+const withoutAuthorization = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
+  const out = HttpClientRequest.make(request.method)(request.url, {
+    headers: Headers.remove(request.headers, "authorization"),
+    urlParams: request.urlParams,
+    body: request.body
+  })
+  return Option.isSome(request.hash) ? HttpClientRequest.setHash(out, request.hash.value) : out
 }
 
 const isAbsolute = (url: string) => /^[a-z][a-z0-9+.-]*:/i.test(url)
@@ -376,6 +430,37 @@ export const make = (
     const authorize = (request: HttpClientRequest.HttpClientRequest, token: AccessToken) =>
       HttpClientRequest.setHeader(request, "authorization", `Bearer ${Redacted.value(token.token)}`)
 
+    // What is handed back refers to the request without the token: the platform's errors and responses
+    // print their request's headers unredacted outside a logger (JSON.stringify, util.inspect).
+    const shown = (request: HttpClientRequest.HttpClientRequest, tokenSent: boolean) =>
+      tokenSent ? withoutAuthorization(request) : request
+
+    const handOut = (response: HttpClientResponse.HttpClientResponse, tokenSent: boolean) =>
+      body.guardResponse(response, shown(response.request, tokenSent), prepared.body)
+
+    const scrubError = (error: ZuoraClientError, tokenSent: boolean): ZuoraClientError => {
+      if (!tokenSent) return error
+      if (error._tag === "RequestError") {
+        return new HttpClientError.RequestError({
+          request: shown(error.request, true),
+          reason: error.reason,
+          ...(error.cause === undefined ? {} : { cause: error.cause }),
+          ...(error.description === undefined ? {} : { description: error.description })
+        })
+      }
+      if (error._tag === "ResponseError") {
+        const response = handOut(error.response, true)
+        return new HttpClientError.ResponseError({
+          request: response.request,
+          response,
+          reason: error.reason,
+          ...(error.cause === undefined ? {} : { cause: error.cause }),
+          ...(error.description === undefined ? {} : { description: error.description })
+        })
+      }
+      return error
+    }
+
     const sendOnce = (request: HttpClientRequest.HttpClientRequest) =>
       base.execute(request).pipe(
         Effect.timeoutFail({
@@ -384,13 +469,7 @@ export const make = (
             new RequestTimeout({ method: request.method, path: pathOf(request.url), timeout: prepared.timeout })
         }),
         // Redirects are returned, never followed: a token must not cross one.
-        Effect.provideServiceEffect(
-          FetchHttpClient.RequestInit,
-          Effect.map(Effect.serviceOption(FetchHttpClient.RequestInit), (init) => ({
-            ...Option.getOrUndefined(init),
-            redirect: "manual" as const
-          }))
-        )
+        body.withoutRedirects
       )
 
     const jitter = (attempt: number) =>
@@ -433,7 +512,7 @@ export const make = (
           const outgoing = token === undefined ? prepared_ : authorize(prepared_, token)
           const result = yield* Effect.either(sendOnce(outgoing))
           if (Either.isLeft(result)) {
-            const error = result.left
+            const error = scrubError(result.left, token !== undefined)
             const transient = error._tag === "RequestTimeout" ||
               (error._tag === "RequestError" && error.reason === "Transport")
             if (transient && retryTransient && retries < prepared.retry.maxRetries) {
@@ -443,7 +522,7 @@ export const make = (
             }
             return yield* Effect.fail(error)
           }
-          const response = result.right
+          const response = handOut(result.right, token !== undefined)
           if (response.status === 401 && token !== undefined) {
             const now = clock.unsafeCurrentTimeMillis()
             if (guard.refused !== undefined && Equal.equals(guard.refused.token, token.token)) {
@@ -469,7 +548,10 @@ export const make = (
             continue
           }
           if (response.status === 429 && replayable && retries < prepared.retry.maxRetries) {
-            const delay = headers.parseRetryAfter(response.headers["retry-after"], clock.unsafeCurrentTimeMillis()) ??
+            // Zuora sends Retry-After, or the RateLimit-* fields instead: read whichever comes.
+            const now = clock.unsafeCurrentTimeMillis()
+            const delay = headers.parseRetryAfter(response.headers["retry-after"], now) ??
+              headers.parseRateLimitReset(response.headers["ratelimit-reset"], now) ??
               (yield* jitter(retries))
             if (delay <= prepared.retry.maxRetryAfterMillis) {
               yield* Effect.sleep(Duration.millis(delay))

@@ -49,3 +49,51 @@ export const sanitize = (value: string | undefined, max = 200): string | undefin
   const clean = value.replace(/[^\x20-\x7E]/g, "").trim()
   return clean.length === 0 ? undefined : clean.length > max ? `${clean.slice(0, max)}…` : clean
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+// The base64 text that encodes `bytes` wherever they sit in a longer input: for each of the three
+// alignments, the characters that depend on those bytes alone.
+const base64Cores = (bytes: Uint8Array): Array<string> => {
+  const out: Array<string> = []
+  for (let offset = 0; offset < 3; offset++) {
+    const padded = new Uint8Array(offset + bytes.length)
+    padded.set(bytes, offset)
+    let binary = ""
+    for (const byte of padded) binary += String.fromCharCode(byte)
+    const encoded = btoa(binary)
+    const core = encoded.slice(Math.ceil((offset * 8) / 6), Math.floor(((offset + bytes.length) * 8) / 6))
+    out.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"))
+  }
+  return out
+}
+
+/**
+ * The renderings a secret can take in text a server sends back: raw, percent-encoded (as a URL
+ * component and as a form field), JSON-escaped and base64 (standard and URL-safe, at any alignment).
+ */
+export const secretForms = (secret: string): ReadonlyArray<string> => {
+  const forms = new Set([
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+    JSON.stringify(secret).slice(1, -1),
+    ...base64Cores(new TextEncoder().encode(secret))
+  ])
+  // A needle shorter than 6 characters would blank out ordinary text; a secret that short is not one.
+  return [...forms].filter((form) => form.length >= 6)
+}
+
+/**
+ * Replaces every rendering of the given secrets in `value` with `<redacted>`, case-insensitively: an
+ * error body or header that echoes the request must not carry the secret into an error field.
+ */
+export const redactSecrets = (
+  value: string | undefined,
+  secrets: ReadonlyArray<string>
+): string | undefined => {
+  if (value === undefined) return undefined
+  const needles = secrets.flatMap(secretForms).sort((a, b) => b.length - a.length)
+  if (needles.length === 0) return value
+  return value.replace(new RegExp(needles.map(escapeRegExp).join("|"), "gi"), "<redacted>")
+}
