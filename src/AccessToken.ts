@@ -108,8 +108,11 @@ export class AccessToken extends Schema.Class<AccessToken>("effect-zuora-oauth/A
   entityIds: Schema.Array(Schema.String),
   /** The tenant named by the `tenant.<n>` scope. */
   tenantId: Schema.optional(Schema.String),
-  /** The token's `jti`, when sent. */
-  jti: Schema.optional(Schema.String),
+  /**
+   * The token's `jti`, when sent; redacted, since in Zuora's own example it differs from the token
+   * by one digit and may be derived from it.
+   */
+  jti: Schema.optional(Schema.Redacted(Schema.String)),
   /** The response's `Zuora-Request-Id`. */
   requestId: Schema.optional(Schema.String),
   /** The response's `Zuora-Track-Id`. */
@@ -206,7 +209,7 @@ export const fromResponseBody = (
           scopes,
           entityIds,
           ...(tenantId === undefined ? {} : { tenantId }),
-          ...(typeof response.jti === "string" && response.jti.length > 0 ? { jti: response.jti } : {}),
+          ...(typeof response.jti === "string" && response.jti.length > 0 ? { jti: Redacted.make(response.jti) } : {}),
           ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
           ...(meta.trackId === undefined ? {} : { trackId: meta.trackId })
         })
