@@ -23,6 +23,7 @@ import * as Redacted from "effect/Redacted"
 import * as AccessToken from "./AccessToken.js"
 import * as body from "./internal/body.js"
 import * as headers from "./internal/headers.js"
+import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
 import {
   InvalidClient,
   InvalidConfiguration,
@@ -80,9 +81,6 @@ export const defaultMaxBodyBytes = 65_536
  */
 export const forbiddenHeaders: ReadonlyArray<string> = ["authorization", "apiaccesskeyid", "apisecretaccesskey"]
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const orgId = /^[\x21-\x7E]+$/
-
 interface Prepared {
   readonly headers: Headers.Headers
   readonly trackId: string | undefined
@@ -106,16 +104,9 @@ export const validateOptions = (options: Options = {}): Either.Either<Prepared, 
     trackId = checked.right
     out = { ...out, "zuora-track-id": trackId }
   }
-  if (options.entityIds !== undefined && options.entityIds.length > 0) {
-    const bad = options.entityIds.findIndex((id) => !uuid.test(id))
-    if (bad >= 0) return fail("entityIds", `entry ${bad} is not a UUID with hyphens (36 characters)`)
-    out = { ...out, "zuora-entity-ids": options.entityIds.join(",") }
-  }
-  if (options.orgIds !== undefined && options.orgIds.length > 0) {
-    const bad = options.orgIds.findIndex((id) => !orgId.test(id) || id.includes(","))
-    if (bad >= 0) return fail("orgIds", `entry ${bad} is empty or contains a comma, a space or a control character`)
-    out = { ...out, "zuora-org-ids": options.orgIds.join(",") }
-  }
+  const ids = entityAndOrgHeaders(options)
+  if (Either.isLeft(ids)) return Either.left(ids.left)
+  out = { ...out, ...ids.right }
   const timeout = Duration.decodeUnknown(options.timeout ?? defaultTimeout)
   if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
     return fail("timeout", "must be a positive, finite duration")

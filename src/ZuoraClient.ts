@@ -40,6 +40,7 @@ import * as Schema from "effect/Schema"
 import type { AccessToken } from "./AccessToken.js"
 import * as body from "./internal/body.js"
 import * as headers from "./internal/headers.js"
+import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
 import { InvalidConfiguration, type TokenError } from "./TokenError.js"
 import * as TokenService from "./TokenService.js"
 import * as TrackId from "./TrackId.js"
@@ -241,7 +242,6 @@ export const withTrackId: {
 export const defaultMaxBodyBytes = 16_777_216
 
 const zuoraVersion = /^(?:\d{4}-\d{2}-\d{2}|\d{1,4}(?:\.\d{1,4})?)$/
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
 interface Prepared {
@@ -291,16 +291,9 @@ const prepare = (
     }
     out["zuora-version"] = options.zuoraVersion
   }
-  if (options.entityIds !== undefined && options.entityIds.length > 0) {
-    const bad = options.entityIds.findIndex((id) => !uuid.test(id))
-    if (bad >= 0) return fail("entityIds", `entry ${bad} is not a UUID with hyphens (36 characters)`)
-    out["zuora-entity-ids"] = options.entityIds.join(",")
-  }
-  if (options.orgIds !== undefined && options.orgIds.length > 0) {
-    const bad = options.orgIds.findIndex((id) => !/^[\x21-\x7E]+$/.test(id) || id.includes(","))
-    if (bad >= 0) return fail("orgIds", `entry ${bad} is empty or contains a comma, a space or a control character`)
-    out["zuora-org-ids"] = options.orgIds.join(",")
-  }
+  const ids = entityAndOrgHeaders(options)
+  if (Either.isLeft(ids)) return Either.left(ids.left)
+  Object.assign(out, ids.right)
   let trackId: TrackId.TrackId | undefined
   if (options.trackId !== undefined) {
     const checked = TrackId.make(options.trackId)

@@ -1,0 +1,43 @@
+/**
+ * The multi-entity and multi-org headers, validated once for the token request and the API client.
+ *
+ * @internal
+ */
+import * as Either from "effect/Either"
+import { InvalidConfiguration } from "../TokenError.js"
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const orgId = /^[\x21-\x7E]+$/
+
+/** `Zuora-Entity-Ids` and `Zuora-Org-Ids` as header entries (none when a list is empty or absent). */
+export const entityAndOrgHeaders = (options: {
+  readonly entityIds?: ReadonlyArray<string> | undefined
+  readonly orgIds?: ReadonlyArray<string> | undefined
+}): Either.Either<Record<string, string>, InvalidConfiguration> => {
+  const out: Record<string, string> = {}
+  if (options.entityIds !== undefined && options.entityIds.length > 0) {
+    const bad = options.entityIds.findIndex((id) => !uuid.test(id))
+    if (bad >= 0) {
+      return Either.left(
+        new InvalidConfiguration({
+          setting: "entityIds",
+          description: `entry ${bad} is not a UUID with hyphens (36 characters)`
+        })
+      )
+    }
+    out["zuora-entity-ids"] = options.entityIds.join(",")
+  }
+  if (options.orgIds !== undefined && options.orgIds.length > 0) {
+    const bad = options.orgIds.findIndex((id) => !orgId.test(id) || id.includes(","))
+    if (bad >= 0) {
+      return Either.left(
+        new InvalidConfiguration({
+          setting: "orgIds",
+          description: `entry ${bad} is empty or contains a comma, a space or a control character`
+        })
+      )
+    }
+    out["zuora-org-ids"] = options.orgIds.join(",")
+  }
+  return Either.right(out)
+}
