@@ -18,8 +18,7 @@ const startFleetWorker = (
   redisUrl: string,
   index: number,
   mode: "once" | "loop",
-  callers: number,
-  durationMillis = 0
+  callers: number
 ) => ({
   index,
   ...startWorker<Result>(worker, simulator, [
@@ -27,8 +26,7 @@ const startFleetWorker = (
     redisUrl,
     String(index),
     mode,
-    String(callers),
-    String(durationMillis)
+    String(callers)
   ])
 })
 
@@ -52,7 +50,12 @@ describeRedis("Fleet mode: real node processes sharing one Redis", () => {
       const redis = yield* startRedis
       // 4 s tokens: the refresh window opens 2 s after issue (the margin is clamped to half the lifetime).
       const simulator = yield* ZuoraSimulator.make({ tokenLifetimeSeconds: 4 })
-      const workers = Array.from({ length: 8 }, (_, i) => startFleetWorker(simulator, redis.url, i, "loop", 10, 3000))
+      const workers = Array.from({ length: 8 }, (_, i) => startFleetWorker(simulator, redis.url, i, "loop", 10))
+      // Every process loaded, then all start at once and stop at one instant, 3 s later: after the
+      // refresh (2 s in) and before the next refresh window (4 s in), however slowly they started.
+      while (!workers.every((w) => w.stdout().includes("ready"))) yield* Effect.sleep("25 millis")
+      const until = Date.now() + 3000
+      for (const w of workers) w.child.stdin!.write(`go ${until}\n`)
       const results = yield* Effect.promise(() => Promise.all(workers.map((w) => w.done)))
       for (const r of results) assert.strictEqual(r.code, 0, r.stderr)
       assert.strictEqual((yield* simulator.stats).tokenRequests, 2, "the first token and one refresh")

@@ -14,6 +14,8 @@ export interface Finished<R> {
 export interface Running<R> {
   readonly child: ChildProcess
   readonly done: Promise<Finished<R>>
+  /** What the worker printed so far. */
+  readonly stdout: () => string
 }
 
 export const startWorker = <R>(
@@ -41,5 +43,5 @@ export const startWorker = <R>(
       resolve({ code, result: line === undefined ? undefined : JSON.parse(line) as R, stderr })
     })
   })
-  return { child, done }
+  return { child, done, stdout: () => stdout }
 }
