@@ -162,7 +162,8 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
                   Schedule.spaced(Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3))))
                 )
               )
-              const exit = yield* Effect.exit(fetch)
+              // An interrupted holder releases the lock at once: the next process need not wait it out.
+              const exit = yield* Effect.exit(Effect.onInterrupt(fetch, () => releaseLock(owner)))
               yield* Fiber.interrupt(touch)
               if (Exit.isSuccess(exit)) {
                 const entry = yield* sealer.seal(exit.value)

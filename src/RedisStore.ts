@@ -161,11 +161,14 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     const now = () => clock.unsafeCurrentTimeMillis()
 
     const commands = yield* Effect.acquireRelease(
-      Effect.sync(() => options.client.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 0 })),
+      // Not lazy, whatever the user's client is: a lazy duplicate would refuse its first command.
+      Effect.sync(() =>
+        options.client.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false })
+      ),
       (redis) => Effect.sync(() => redis.disconnect())
     )
     const subscriber = yield* Effect.acquireRelease(
-      Effect.sync(() => options.client.duplicate()),
+      Effect.sync(() => options.client.duplicate({ lazyConnect: false })),
       (redis) => Effect.sync(() => redis.disconnect())
     )
     // Swallow connection errors: the breaker and the fallback handle them; unhandled 'error' events would crash.
@@ -186,11 +189,16 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
       commands.status === "ready"
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 1000)
-          commands.once("ready", () => {
+          const onReady = () => {
             clearTimeout(timer)
             resolve()
-          })
+          }
+          const timer = setTimeout(() => {
+            commands.off("ready", onReady)
+            resolve()
+          }, 1000)
+          timer.unref()
+          commands.once("ready", onReady)
         })
     )
 
@@ -266,7 +274,14 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
                 { schedule: Schedule.spaced(Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3)))) }
               ).pipe(Effect.delay(Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3)))))
             )
-            const exit = yield* Effect.exit(fetch)
+            // An interrupted holder (its service closing) releases the lease at once, so the fleet
+            // need not wait out the lease.
+            const exit = yield* Effect.exit(
+              Effect.onInterrupt(
+                fetch,
+                () => Effect.ignore(call((redis) => redis.eval(releaseScript, 1, keys.lease, owner)))
+              )
+            )
             yield* Fiber.interrupt(renew)
             if (Exit.isFailure(exit)) {
               yield* Effect.ignore(call((redis) => redis.eval(releaseScript, 1, keys.lease, owner)))

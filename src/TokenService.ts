@@ -238,7 +238,11 @@ export const makeWith = (
       backgroundNotBefore: 0,
       backgroundFailures: 0,
       /** Cache hits not yet reported to the hits metric. */
-      pendingHits: 0
+      pendingHits: 0,
+      /** The value of the last token invalidated (refused by the API). */
+      refused: undefined as Redacted.Redacted<string> | undefined,
+      /** Set when the scope closes: no flight starts after it. */
+      closed: false
     }
 
     const flushHits = () => {
@@ -253,6 +257,7 @@ export const makeWith = (
     if (typeof flusher === "object" && flusher !== null && "unref" in flusher) flusher.unref()
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
+        state.closed = true
         clearInterval(flusher)
         flushHits()
       })
@@ -346,7 +351,11 @@ export const makeWith = (
           )
       )
 
-    const isFresh = (token: AccessToken) => makeEntry(token).refreshAt > clock.unsafeCurrentTimeMillis()
+    // A token the API refused is never adopted again from a shared store, even if the store's delete
+    // has not landed yet (or failed): the refused value is remembered until a new token replaces it.
+    const isFresh = (token: AccessToken) =>
+      makeEntry(token).refreshAt > clock.unsafeCurrentTimeMillis() &&
+      (state.refused === undefined || !Equal.equals(state.refused, token.token))
 
     // One flight: a fresher token from the shared store, or one request (with its retry loop) under
     // the store's lease, which publishes it. The store is consulted only here: on a miss or in the
@@ -370,11 +379,23 @@ export const makeWith = (
         const now = clock.unsafeCurrentTimeMillis()
         if (Exit.isSuccess(exit)) {
           const current = state.entry
-          if (current === undefined || exit.value.expiresAt >= current.token.expiresAt) {
-            state.entry = makeEntry(exit.value)
+          const candidate = makeEntry(exit.value)
+          const fresh = candidate.refreshAt > now
+          if (
+            current === undefined || exit.value.expiresAt >= current.token.expiresAt ||
+            (fresh && current.refreshAt <= now)
+          ) {
+            state.entry = candidate
           }
-          state.backgroundFailures = 0
-          state.backgroundNotBefore = 0
+          if (fresh) {
+            state.backgroundFailures = 0
+            state.backgroundNotBefore = 0
+          } else if (flight.background) {
+            // The "new" token is no fresher (a server handing back its cached token): back off as after
+            // a failure, or every get in the window would send a request.
+            state.backgroundNotBefore = now + RetryPolicy.backoffCeiling(policy.transient, state.backgroundFailures)
+            state.backgroundFailures++
+          }
         } else if (flight.background) {
           // A failed refresh ahead is tried again on the policy's terms, not on every get.
           state.backgroundNotBefore = now +
@@ -417,9 +438,20 @@ export const makeWith = (
             },
             captureStackTrace: false
           }),
-          Effect.onExit((exit) => settle(flight, exit)),
           Effect.annotateLogs(logAnnotations),
-          Effect.interruptible
+          Effect.interruptible,
+          // Outside the interruptible region: settle runs even when the fiber is interrupted before its
+          // first step (the scope closing as it is forked).
+          Effect.onExit((exit) => settle(flight, exit))
+        )
+      ).pipe(
+        Effect.tap((fiber) =>
+          // A closed FiberSet runs nothing: complete the flight so that no caller waits on it for ever.
+          Effect.suspend(() =>
+            fiber.unsafePoll() !== null && state.flight === flight
+              ? settle(flight, Exit.interrupt(FiberId.none))
+              : Effect.void
+          )
         )
       )
 
@@ -436,6 +468,8 @@ export const makeWith = (
     const slow: Effect.Effect<AccessToken, TokenError> = Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
         flushHits()
+        // A service whose scope has closed starts nothing: its callers are interrupted, never left waiting.
+        if (state.closed) return Effect.interrupt
         const now = clock.unsafeCurrentTimeMillis()
         const entry = state.entry
         if (entry !== undefined && now < entry.usableUntil) {
@@ -481,6 +515,7 @@ export const makeWith = (
         const entry = state.entry
         if (entry !== undefined && (entry.token === token || Equal.equals(entry.token.token, token.token))) {
           state.entry = undefined
+          state.refused = token.token
         }
       }).pipe(Effect.zipRight(store.invalidate(token)))
 

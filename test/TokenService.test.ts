@@ -7,11 +7,14 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
+import { AccessToken } from "../src/AccessToken.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import { InvalidClient, RateLimited, ServerError } from "../src/TokenError.js"
 import * as TokenService from "../src/TokenService.js"
+import type * as TokenStore from "../src/TokenStore.js"
 import { credentials, fake, tokenBody } from "./utils/FakeHttp.js"
 import { scriptedFetch } from "./utils/ScriptedFetch.js"
 
@@ -390,4 +393,70 @@ describe("TokenService.layerTest", () => {
       const tokens = yield* TokenService.TokenService
       assert.strictEqual(value(yield* tokens.get), "test-token")
     }).pipe(Effect.provide(TokenService.layerTest("test-token"))))
+})
+
+describe("TokenService: edge cases found in review", () => {
+  it.effect("a get after the scope has closed is interrupted, never left waiting", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch()
+      const scope = yield* Scope.make()
+      const service = yield* TokenService.makeWith(fetch).pipe(Scope.extend(scope))
+      yield* Scope.close(scope, Exit.void)
+      const fiber = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.poll(fiber)
+      assert.isTrue(Option.isSome(exit), "the get ended")
+      if (Option.isSome(exit)) assert.isTrue(Exit.isInterrupted(exit.value))
+    }))
+
+  it.scoped("a refused token is not adopted again from a shared store whose delete has not landed", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch()
+      let published: AccessToken | undefined
+      const slowStore: TokenStore.TokenStore = {
+        read: Effect.sync(() => Option.fromNullable(published)),
+        lease: (run) => Effect.tap(run, (token) => Effect.sync(() => void (published = token))),
+        // The delete lands 20 ms later (a slow Redis).
+        invalidate: () =>
+          Effect.void.pipe(
+            Effect.delay("20 millis"),
+            Effect.tap(() => Effect.sync(() => void (published = undefined))),
+            Effect.fork,
+            Effect.asVoid
+          ),
+        readNotBefore: Effect.succeed(0),
+        publishNotBefore: () => Effect.void
+      }
+      const service = yield* TokenService.makeWith(fetch, {
+        store: () => Effect.succeed(slowStore),
+        storeContext: { key: "k", clientSecret: Redacted.make("s") }
+      })
+      const first = yield* service.get
+      yield* service.invalidate(first)
+      const second = yield* service.get
+      assert.notStrictEqual(value(second), value(first), "the refused token came back")
+      assert.strictEqual(counter.calls, 2)
+    }))
+
+  it.scoped("a refresh that brings back no fresher token backs off instead of firing on every get", () =>
+    Effect.gen(function*() {
+      let first: AccessToken | undefined
+      const { counter, fetch } = scriptedFetch({
+        answer: (call) =>
+          call === 0
+            ? undefined
+            // A server handing back its cached token: the same expiry, one second less to live.
+            : Effect.sync(() =>
+              new AccessToken({ ...first!, token: Redacted.make(`same-${call}`), expiresAt: first!.expiresAt - 1000 })
+            )
+      })
+      const service = yield* TokenService.makeWith(fetch, { retryPolicy: RetryPolicy.none })
+      first = yield* service.get
+      yield* TestClock.setTime(first.expiresAt - 300_000)
+      for (let i = 0; i < 50; i++) {
+        yield* service.get
+        yield* Effect.yieldNow()
+      }
+      assert.strictEqual(counter.calls, 2, "one refresh, then a back-off")
+    }))
 })
