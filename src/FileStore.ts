@@ -133,7 +133,18 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
         }
         const mtime = Option.getOrUndefined(info.value.mtime)?.getTime() ?? 0
         if (Date.now() - mtime <= leaseTtlMillis) return false
-        yield* Effect.ignore(fs.remove(paths.lock))
+        // Two waiters may both find the same stale lock: each moves it aside under a name of its own and
+        // deletes it only if it is still the stale one; a fresh lock taken meanwhile is put back.
+        const stale = yield* Effect.option(fs.readFileString(paths.lock))
+        const aside = `${paths.lock}.${randomId()}.stale`
+        const moved = yield* Effect.either(fs.rename(paths.lock, aside))
+        if (moved._tag === "Left") return true
+        const content = yield* Effect.option(fs.readFileString(aside))
+        if (Option.isSome(stale) && Option.isSome(content) && content.value !== stale.value) {
+          yield* Effect.ignore(fs.rename(aside, paths.lock))
+          return false
+        }
+        yield* Effect.ignore(fs.remove(aside))
         return true
       })
 
