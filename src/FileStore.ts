@@ -21,7 +21,7 @@ import type { AccessToken } from "./AccessToken.js"
 import { randomId } from "./internal/random.js"
 import * as Seal from "./internal/seal.js"
 import { RateLimited } from "./TokenError.js"
-import type * as TokenStore from "./TokenStore.js"
+import * as TokenStore from "./TokenStore.js"
 
 /**
  * @since 0.1.0
@@ -157,8 +157,7 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
           while (true) {
             const lock = yield* tryLock(owner)
             if (lock === "unavailable") {
-              yield* Effect.logWarning("File token store unavailable: fetching the token locally")
-              return yield* fetch
+              return yield* TokenStore.fetchLocally("File", fetch)
             }
             if (lock === "acquired") {
               const raw = yield* readRaw

@@ -92,6 +92,17 @@ export const tokenExpiresAt = Metric.gauge("zuora_oauth_token_expires_at_seconds
 })
 
 /**
+ * Times a shared token store (file or Redis) was unavailable and the token was fetched locally.
+ *
+ * @since 0.1.0
+ * @category Metrics
+ */
+export const storeFallbacks = Metric.counter("zuora_oauth_store_fallbacks_total", {
+  description: "Times a shared token store was unavailable and the token was fetched locally",
+  incremental: true
+})
+
+/**
  * The span names.
  *
  * @since 0.1.0

@@ -23,15 +23,15 @@ import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { Redis } from "ioredis"
 import type { AccessToken } from "./AccessToken.js"
 import { randomId } from "./internal/random.js"
 import * as Seal from "./internal/seal.js"
+import * as Observability from "./Observability.js"
 import { RateLimited } from "./TokenError.js"
-import type * as TokenStore from "./TokenStore.js"
+import * as TokenStore from "./TokenStore.js"
 
 /**
  * An explicit sealing key (32 bytes, base64) with an id, for rotation.
@@ -65,15 +65,12 @@ export interface Options {
 }
 
 /**
- * Times the store fell back to fetching locally because Redis was unavailable.
+ * Times a shared store fell back to fetching locally (the same metric as `Observability.storeFallbacks`).
  *
  * @since 0.1.0
  * @category Metrics
  */
-export const fallbacks = Metric.counter("zuora_oauth_store_fallbacks_total", {
-  description: "Times a shared token store was unavailable and the token was fetched locally",
-  incremental: true
-})
+export const fallbacks = Observability.storeFallbacks
 
 class Unavailable {
   readonly _tag = "Unavailable"
@@ -240,15 +237,6 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
       Effect.orElseSucceed(() => 0)
     )
 
-    const localFallback = <A, E>(fetch: Effect.Effect<A, E>) =>
-      Effect.zipRight(
-        Effect.zipRight(
-          Metric.increment(fallbacks),
-          Effect.logWarning("Redis token store unavailable: fetching the token locally")
-        ),
-        fetch
-      )
-
     const lease = <E>(
       fetch: Effect.Effect<AccessToken, E>,
       isFresh: (token: AccessToken) => boolean
@@ -259,7 +247,7 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
           const acquired = yield* Effect.either(
             call((redis) => redis.set(keys.lease, owner, "PX", leaseTtlMillis, "NX"))
           )
-          if (acquired._tag === "Left") return yield* localFallback(fetch)
+          if (acquired._tag === "Left") return yield* TokenStore.fetchLocally("Redis", fetch)
           if (acquired.right === "OK") {
             const raw = yield* Effect.orElseSucceed(readRaw, () => null)
             const current = yield* open(raw)
@@ -319,7 +307,7 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
               return yield* new RateLimited({ retryAfter: Duration.millis(notBefore - now()) })
             }
             const holder = yield* Effect.either(call((redis) => redis.get(keys.lease)))
-            if (holder._tag === "Left") return yield* localFallback(fetch)
+            if (holder._tag === "Left") return yield* TokenStore.fetchLocally("Redis", fetch)
             if (holder.right === null) break
           }
         }

@@ -11,10 +11,12 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { AccessToken } from "./AccessToken.js"
+import * as Observability from "./Observability.js"
 import type { InvalidConfiguration, RateLimited } from "./TokenError.js"
 
 /**
@@ -82,12 +84,20 @@ export const memory: TokenStore = {
 }
 
 /**
- * A factory of the in-process store.
+ * What a shared store does when it is unavailable: a warning, the `storeFallbacks` metric, and the
+ * token fetched locally. Callers are never failed because the cache is unavailable.
  *
  * @since 0.1.0
- * @category Constructors
+ * @category Utils
  */
-export const memoryFactory: Factory = () => Effect.succeed(memory)
+export const fetchLocally = <A, E>(store: string, fetch: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.zipRight(
+    Effect.zipRight(
+      Metric.increment(Observability.storeFallbacks),
+      Effect.logWarning(`${store} token store unavailable: fetching the token locally`)
+    ),
+    fetch
+  )
 
 const encoder = new TextEncoder()
 

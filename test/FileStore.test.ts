@@ -3,12 +3,14 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as FileStore from "../src/FileStore.js"
+import * as Observability from "../src/Observability.js"
 import * as TokenService from "../src/TokenService.js"
 import * as TokenStore from "../src/TokenStore.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
@@ -105,5 +107,19 @@ describe("FileStore", () => {
       const token = yield* Effect.flatMap(service(simulator, directory), (s) => s.get)
       assert.isAbove(token.expiresAt, Date.now())
       assert.notStrictEqual(fs.readFileSync(file, "utf8"), "v1.999.hkdf.AAAA.BBBB")
+    }))
+})
+
+describe("FileStore when the directory is unusable", () => {
+  it.scopedLive("callers are served by a local fetch, with the fallback metric counted", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const notADirectory = path.join(directory, "a-file")
+      fs.writeFileSync(notADirectory, "")
+      const simulator = yield* ZuoraSimulator.make()
+      const before = (yield* Metric.value(Observability.storeFallbacks)).count
+      const token = yield* Effect.flatMap(service(simulator, notADirectory), (s) => s.get)
+      assert.isAbove(token.expiresAt, Date.now())
+      assert.strictEqual((yield* Metric.value(Observability.storeFallbacks)).count, before + 1)
     }))
 })
