@@ -12,6 +12,7 @@ import {
   runMatrix,
   toMarkdown
 } from "./utils/FaultMatrix.js"
+import * as TestLogger from "./utils/TestLogger.js"
 
 // The table in docs/reliability.md is this test's output: it is compared with the rows the matrix produces,
 // and rewritten from them with UPDATE_RELIABILITY_DOC=1 (then `npx dprint fmt`), so it cannot drift.
@@ -31,7 +32,8 @@ describe("the fault matrix over loopback HTTP against the simulator", () => {
     () =>
       Effect.gen(function*() {
         const started = Date.now()
-        results = yield* runMatrix()
+        // The failures are the point here: their log lines are recorded, not printed.
+        results = yield* runMatrix().pipe(Effect.provide(TestLogger.make().layer))
         elapsed = Date.now() - started
         assert.strictEqual(results.length, cases.length)
         assert.isBelow(elapsed, 15_000, `the matrix took ${elapsed} ms`)

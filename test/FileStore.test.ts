@@ -15,6 +15,7 @@ import * as TokenService from "../src/TokenService.js"
 import * as TokenStore from "../src/TokenStore.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { fastPolicy } from "./utils/Loopback.js"
+import * as TestLogger from "./utils/TestLogger.js"
 import { startWorker } from "./utils/Worker.js"
 
 const worker = fileURLToPath(new URL("./fixtures/file-worker.mjs", import.meta.url))
@@ -111,8 +112,9 @@ describe("FileStore", () => {
 })
 
 describe("FileStore when the directory is unusable", () => {
-  it.scopedLive("callers are served by a local fetch, with the fallback metric counted", () =>
-    Effect.gen(function*() {
+  it.scopedLive("callers are served by a local fetch, with the fallback metric counted and a warning logged", () => {
+    const logs = TestLogger.make()
+    return Effect.gen(function*() {
       const directory = yield* tempDirectory
       const notADirectory = path.join(directory, "a-file")
       fs.writeFileSync(notADirectory, "")
@@ -121,5 +123,8 @@ describe("FileStore when the directory is unusable", () => {
       const token = yield* Effect.flatMap(service(simulator, notADirectory), (s) => s.get)
       assert.isAbove(token.expiresAt, Date.now())
       assert.strictEqual((yield* Metric.value(Observability.storeFallbacks)).count, before + 1)
-    }))
+      const warnings = logs.at("WARN").filter((line) => line.message.includes("File token store unavailable"))
+      assert.strictEqual(warnings.length, 1, JSON.stringify(logs.lines))
+    }).pipe(Effect.provide(logs.layer))
+  })
 })

@@ -22,20 +22,7 @@ import * as TokenService from "../src/TokenService.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { fastPolicy } from "./utils/Loopback.js"
 import { scriptedFetch } from "./utils/ScriptedFetch.js"
-
-const recordLogs = () => {
-  const lines: Array<{ level: string; message: string; annotations: Record<string, unknown> }> = []
-  const logger = Logger.make(({ annotations, logLevel, message }) => {
-    const record: Record<string, unknown> = {}
-    for (const [k, v] of annotations) record[k] = v
-    lines.push({
-      level: logLevel.label,
-      message: String(Array.isArray(message) ? message.join(" ") : message),
-      annotations: record
-    })
-  })
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
+import * as TestLogger from "./utils/TestLogger.js"
 
 const counterValue = (metric: Metric.Metric.Counter<number>, tags: Record<string, string>) =>
   Effect.map(
@@ -102,7 +89,7 @@ describe("Observability", () => {
 
   it.scoped("logs: a refresh is debug, a 429 a warning, a failed refresh with a valid token a warning, a failure reaching callers an error", () =>
     Effect.gen(function*() {
-      const { layer, lines } = recordLogs()
+      const { layer, lines } = TestLogger.make()
       yield* Effect.gen(function*() {
         const { fetch } = scriptedFetch({
           expiresIn: "1 hour",

@@ -11,6 +11,7 @@ import * as TokenStore from "../src/TokenStore.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { fastPolicy } from "./utils/Loopback.js"
 import { redisAvailable, redisRequired, type RedisServer, startRedis } from "./utils/RedisServer.js"
+import * as TestLogger from "./utils/TestLogger.js"
 
 const connect = (server: RedisServer) =>
   Effect.acquireRelease(
@@ -167,12 +168,13 @@ describeRedis("RedisStore against a real redis-server", () => {
         assert.isAbove(Duration.toMillis(second.left.retryAfter!), 25_000)
       }
       assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
-    }))
+    }).pipe(Effect.provide(TestLogger.make().layer)))
 
   it.scopedLive(
     "Redis stopped mid-run: callers keep getting tokens; restarted: sharing resumes",
-    () =>
-      Effect.gen(function*() {
+    () => {
+      const logs = TestLogger.make()
+      return Effect.gen(function*() {
         const server = yield* startRedis
         const simulator = yield* ZuoraSimulator.make()
         const options = { breakerCooldown: "300 millis", commandTimeout: "100 millis" } as const
@@ -200,7 +202,11 @@ describeRedis("RedisStore against a real redis-server", () => {
           "a adopted b's token through Redis"
         )
         assert.strictEqual((yield* simulator.stats).tokenRequests, 3)
-      }),
+        // The outage is told once, as a warning, when the breaker opens.
+        const warnings = logs.at("WARN").filter((line) => line.message.includes("Redis token store unavailable"))
+        assert.strictEqual(warnings.length, 1, JSON.stringify(logs.lines))
+      }).pipe(Effect.provide(logs.layer))
+    },
     { timeout: 20_000 }
   )
 })

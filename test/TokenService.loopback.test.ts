@@ -6,6 +6,7 @@ import * as Redacted from "effect/Redacted"
 import * as TokenService from "../src/TokenService.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { fastPolicy } from "./utils/Loopback.js"
+import * as TestLogger from "./utils/TestLogger.js"
 
 describe("TokenService over loopback HTTP against the simulator", () => {
   it.scopedLive(
@@ -74,5 +75,5 @@ describe("TokenService over loopback HTTP against the simulator", () => {
       const token = yield* service.get
       assert.isTrue(token.expiresAt > 0)
       assert.strictEqual((yield* simulator.stats).tokenRequests, 2)
-    }))
+    }).pipe(Effect.provide(TestLogger.make().layer)))
 })

@@ -1,0 +1,40 @@
+/**
+ * A logger for tests: it records every line instead of printing it, so that a test which provokes
+ * failures keeps the suite's output clean, and can assert on what was logged where the log is the
+ * behaviour. Provide `layer` around the whole test effect (the services are built inside it, so their
+ * background fibers log through it too).
+ */
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+
+export interface Line {
+  readonly level: string
+  readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+export interface TestLogger {
+  readonly lines: ReadonlyArray<Line>
+  /** Replaces the default logger with the recording one. */
+  readonly layer: Layer.Layer<never>
+  /** The lines logged at `level` ("ERROR", "WARN", "INFO", "DEBUG"). */
+  readonly at: (level: string) => ReadonlyArray<Line>
+}
+
+export const make = (): TestLogger => {
+  const lines: Array<Line> = []
+  const logger = Logger.make(({ annotations, logLevel, message }) => {
+    const record: Record<string, unknown> = {}
+    for (const [k, v] of annotations) record[k] = v
+    lines.push({
+      level: logLevel.label,
+      message: Array.isArray(message) ? message.map(String).join(" ") : String(message),
+      annotations: record
+    })
+  })
+  return {
+    lines,
+    layer: Logger.replace(Logger.defaultLogger, logger),
+    at: (level) => lines.filter((line) => line.level === level)
+  }
+}
