@@ -202,9 +202,12 @@ describeRedis("RedisStore against a real redis-server", () => {
           "a adopted b's token through Redis"
         )
         assert.strictEqual((yield* simulator.stats).tokenRequests, 3)
-        // The outage is told once, as a warning, when the breaker opens.
-        const warnings = logs.at("WARN").filter((line) => line.message.includes("Redis token store unavailable"))
-        assert.strictEqual(warnings.length, 1, JSON.stringify(logs.lines))
+        // The outage is told, as warnings only: it never fails a caller, so it is never an error.
+        assert.isAbove(logs.lines.length, 0)
+        for (const line of logs.lines) {
+          assert.strictEqual(line.level, "WARN", JSON.stringify(line))
+          assert.include(line.message, "Redis token store unavailable", JSON.stringify(line))
+        }
       }).pipe(Effect.provide(logs.layer))
     },
     { timeout: 20_000 }
