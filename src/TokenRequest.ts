@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -14,6 +15,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -149,6 +151,17 @@ export const makeRequest = (
     body: formBody(credentials)
   })
 
+// The fetch client merges `FetchHttpClient.RequestInit`'s headers into the request after every request
+// mapper has run, so an app-wide `authorization` there would reach /oauth/token: the token request runs
+// with that RequestInit minus its headers (its dispatcher, proxy or TLS settings are kept).
+const withoutRequestInitHeaders = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.mapInputContext(effect, (context: Context.Context<R>) => {
+    const init = Context.getOption(context, FetchHttpClient.RequestInit)
+    if (Option.isNone(init) || init.value.headers === undefined) return context
+    const { headers: _dropped, ...rest } = init.value
+    return Context.add(context, FetchHttpClient.RequestInit, rest)
+  })
+
 // Applied after every request mapper of the given client: whatever they added, the request that
 // leaves is our URL (no query, no fragment), our body, and no authentication header.
 const finalize = (request: HttpClientRequest.HttpClientRequest) => (mapped: HttpClientRequest.HttpClientRequest) =>
@@ -189,8 +202,11 @@ const oauthError = (text: string, secrets: ReadonlyArray<string>): { error?: str
 const safeText = (value: string | undefined, secrets: ReadonlyArray<string>, max = 200): string | undefined =>
   headers.redactSecrets(headers.sanitize(headers.redactSecrets(value, secrets), max), secrets)
 
-const rateLimited = (response: HttpClientResponse.HttpClientResponse, meta: Meta, now: number): RateLimited => {
+const rateLimited = (response: HttpClientResponse.HttpClientResponse, meta: Meta, localNow: number): RateLimited => {
   const h = response.headers
+  // An HTTP-date (or an epoch reset) is the server's clock: measured against the response's own Date
+  // header when there is one, so a skewed local clock neither shortens nor stretches the delay.
+  const now = headers.serverNow(h["date"]) ?? localNow
   const retryAfter = headers.parseRetryAfter(h["retry-after"], now) ??
     headers.parseRateLimitReset(h["ratelimit-reset"], now)
   const limit = headers.parseLeadingNumber(h["ratelimit-limit"] ?? h["x-ratelimit-limit-minute"])
@@ -265,9 +281,13 @@ const exchange = (
     const issuedAt = yield* Clock.currentTimeMillis
     // The platform's HTTP span records header values. Any response header may echo the request (a
     // proxy, an error page), so on this exchange every header value is recorded as <redacted>; Zuora's
-    // ids are on the library's own span, scrubbed.
-    const response = yield* HttpClient.mapRequest(client, finalize(request)).execute(request).pipe(
-      Effect.locally(Headers.currentRedactedNames, allHeaders)
+    // ids are on the library's own span, scrubbed. The request is tied to the exchange's scope: when the
+    // exchange ends, a body refused (over the cap, by its content-length too) or never read (a redirect)
+    // is aborted and its connection closed, not left to the platform's finaliser.
+    const scoped = HttpClient.withScope(HttpClient.mapRequest(client, finalize(request)))
+    const response = yield* scoped.execute(request).pipe(
+      Effect.locally(Headers.currentRedactedNames, allHeaders),
+      withoutRequestInitHeaders
     )
     const meta: Meta = {
       status: response.status,
@@ -334,6 +354,7 @@ const exchange = (
       description: `status ${status} is not an answer to a token request`
     })
   }).pipe(
+    Effect.scoped,
     Effect.catchIf(
       (error): error is HttpClientError.HttpClientError =>
         typeof error === "object" && error !== null && "_tag" in error &&
@@ -381,6 +402,8 @@ const isEffect = (u: CredentialsInput): u is Effect.Effect<ZuoraCredentials.Zuor
  *   `RequestInit` says); a 3xx is an `UnexpectedResponse`. The rest of the fetch client's `RequestInit`
  *   (a proxy dispatcher, a CA, a client certificate) applies as given.
  * - The attempt has a timeout covering sending and reading the body, and the body is read with a cap.
+ *   A body over the cap (counted, or declared by `content-length`) or not read at all is not pulled
+ *   any further: the request is aborted when the attempt ends, closing its connection.
  * - `expiresAt` is the instant the request was sent (from `Clock`) plus `expires_in`; a token already
  *   expired when the answer arrives is an `UnexpectedResponse` (`InvalidExpiresIn`), never a result.
  * - The base URL must use `https` (plain `http` only on a loopback host). It is checked at each request,

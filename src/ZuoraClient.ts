@@ -13,7 +13,9 @@
  *   with full jitter only for idempotent methods or requests carrying an `Idempotency-Key`. Requests
  *   whose body is a stream are never replayed.
  * - Every response body is read with a cap (`maxBodyBytes`) and a time bound (`bodyTimeout`), whichever
- *   reader is used (`json`, `text`, `arrayBuffer`, `urlParamsBody`, `formData`, `stream`).
+ *   reader is used (`json`, `text`, `arrayBuffer`, `urlParamsBody`, `formData`, `stream`). A body refused
+ *   (over the cap, by its `content-length` or as it is read) or never read (a retried 401, 429 or 5xx)
+ *   has its request aborted at once: its connection is closed, not drained or left open.
  * - The bearer token never leaves in a value handed back: responses and errors carry the request
  *   without its `Authorization` header, so printing or serialising them cannot show the token.
  *
@@ -388,7 +390,9 @@ export const make = (
 ): Effect.Effect<Service, InvalidConfiguration, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const prepared = yield* prepare(options, tokens.environment)
-    const base = yield* HttpClient.HttpClient
+    // Each request is tied to a scope of its own (`body.releasable`), so that the body of a response
+    // refused or left unread can be aborted at once rather than when it is garbage collected.
+    const base = HttpClient.withScope(yield* HttpClient.HttpClient)
     const clock = yield* Effect.clock
     const { environment } = prepared
     // The 401 guard: the last token refused and when a refresh was last forced.
@@ -428,8 +432,11 @@ export const make = (
     const shown = (request: HttpClientRequest.HttpClientRequest, tokenSent: boolean) =>
       tokenSent ? withoutAuthorization(request) : request
 
-    const handOut = (response: HttpClientResponse.HttpClientResponse, tokenSent: boolean) =>
-      body.guardResponse(response, shown(response.request, tokenSent), prepared.body)
+    const handOut = (
+      response: HttpClientResponse.HttpClientResponse,
+      tokenSent: boolean,
+      release?: Effect.Effect<void>
+    ) => body.guardResponse(response, shown(response.request, tokenSent), prepared.body, release)
 
     const scrubError = (error: ZuoraClientError, tokenSent: boolean): ZuoraClientError => {
       if (!tokenSent) return error
@@ -462,7 +469,8 @@ export const make = (
             new RequestTimeout({ method: request.method, path: pathOf(request.url), timeout: prepared.timeout })
         }),
         // Redirects are returned, never followed: a token must not cross one.
-        body.withoutRedirects
+        body.withoutRedirects,
+        body.releasable
       )
 
     const jitter = (attempt: number) =>
@@ -515,10 +523,13 @@ export const make = (
             }
             return yield* Effect.fail(error)
           }
-          const response = handOut(result.right, token !== undefined)
+          // A response not handed back is released unread: its body is not pulled, its connection closed.
+          const { release } = result.right
+          const response = handOut(result.right.response, token !== undefined, release)
           if (response.status === 401 && token !== undefined) {
             const now = clock.unsafeCurrentTimeMillis()
             if (guard.refused !== undefined && Equal.equals(guard.refused.token, token.token)) {
+              yield* release
               // Another call already forced a refresh for this token: use the new one.
               if (!refreshed && replayable) {
                 refreshed = true
@@ -527,6 +538,7 @@ export const make = (
               return yield* unauthorized(outgoing, response, "the token was refused and a fresh one too")
             }
             if (refreshed || now - guard.forcedAt < prepared.unauthorizedIntervalMillis) {
+              yield* release
               return yield* unauthorized(
                 outgoing,
                 response,
@@ -537,6 +549,7 @@ export const make = (
             guard.forcedAt = now
             yield* tokens.invalidate(token)
             if (!replayable) return response
+            yield* release
             refreshed = true
             continue
           }
@@ -547,6 +560,7 @@ export const make = (
               headers.parseRateLimitReset(response.headers["ratelimit-reset"], now) ??
               (yield* jitter(retries))
             if (delay <= prepared.retry.maxRetryAfterMillis) {
+              yield* release
               yield* Effect.sleep(Duration.millis(delay))
               retries++
               continue
@@ -556,6 +570,7 @@ export const make = (
           if (
             response.status >= 500 && response.status <= 599 && retryTransient && retries < prepared.retry.maxRetries
           ) {
+            yield* release
             yield* Effect.sleep(Duration.millis(yield* jitter(retries)))
             retries++
             continue

@@ -3,6 +3,11 @@
  * reads its body with `readCapped`; the Zuora API client hands out responses wrapped by
  * `guardResponse`, whose every body reader is capped and time-bounded.
  *
+ * A body refused (over its cap) or never read is not left to the platform: its request is aborted
+ * (`HttpClient.withScope`), so the connection's remaining bytes are not pulled and its socket is closed
+ * at once. The token request scopes its whole exchange; the API client sends each attempt with
+ * `releasable`, whose `release` the guarded response calls as soon as its body is refused or done.
+ *
  * @internal
  */
 import type * as Cookies from "@effect/platform/Cookies"
@@ -13,10 +18,14 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { globalValue } from "effect/GlobalValue"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
 /** Raised when a body passes its cap; the read stops there. */
@@ -25,7 +34,12 @@ export class BodyTooLarge {
   constructor(readonly limit: number) {}
 }
 
-/** Reads at most `maxBytes` of the body; one byte more fails with `BodyTooLarge` and cancels the read. */
+/**
+ * Reads at most `maxBytes` of the body; one byte more fails with `BodyTooLarge` and cancels the read
+ * (the platform's stream cancels its web `ReadableStream`, which aborts the request). A declared
+ * `content-length` over the cap fails before the body is touched: the caller's scope must abort the
+ * request then (the token request sends with `HttpClient.withScope` inside `Effect.scoped`).
+ */
 export const readCapped = (
   response: HttpClientResponse.HttpClientResponse,
   maxBytes: number
@@ -84,8 +98,67 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => 
   return all
 }
 
+/** A response and the lever that aborts its request. */
+export interface Releasable {
+  readonly response: HttpClientResponse.HttpClientResponse
+  /**
+   * Aborts the request: a body not read to its end is not pulled any further and its connection is
+   * closed (a body already read whole is unaffected). Idempotent.
+   */
+  readonly release: Effect.Effect<void>
+}
+
+// A response dropped without `release` is aborted when it is garbage collected, as the platform does for
+// the responses it does not scope (a scoped request gets neither its registry nor its abort on read).
+const unreleased = globalValue(
+  "effect-zuora-oauth/internal/body/unreleased",
+  () =>
+    new FinalizationRegistry<Scope.CloseableScope>((scope) => {
+      Effect.runFork(Scope.close(scope, Exit.void))
+    })
+)
+
+const isResponseError = (u: unknown): u is HttpClientError.ResponseError =>
+  HttpClientError.isHttpClientError(u) && u._tag === "ResponseError"
+
+/**
+ * Runs `send` (an `execute` of a client given `HttpClient.withScope`) in a scope of its own and hands back
+ * the response with the `release` that closes that scope, aborting the request. The platform otherwise
+ * aborts a response's request only once its `stream` ends or when the response is garbage collected: a
+ * body refused by its `content-length` or never read (a retried 401, 429 or 5xx) would keep its
+ * connection open and its bytes coming. If `send` fails or is interrupted, the request is aborted at once
+ * (the response of a `ResponseError`, still readable, is aborted when it is garbage collected).
+ */
+export const releasable = <E, R>(
+  send: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
+): Effect.Effect<Releasable, E, Exclude<R, Scope.Scope>> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Scope.make(), (scope) =>
+      restore(Scope.extend(send, scope)).pipe(
+        Effect.onExit((exit) => {
+          if (Exit.isSuccess(exit)) return Effect.void
+          const failure = Option.filter(Cause.failureOption(exit.cause), isResponseError)
+          if (Option.isNone(failure)) return Scope.close(scope, exit)
+          unreleased.register(failure.value.response, scope, scope)
+          return Effect.void
+        }),
+        Effect.map((response): Releasable => {
+          unreleased.register(response, scope, scope)
+          return {
+            response,
+            release: Effect.suspend(() => {
+              unreleased.unregister(scope)
+              return Scope.close(scope, Exit.void)
+            })
+          }
+        })
+      ))
+  )
+
 // A response whose body readers are bounded (bytes and time) and whose `request` is the one given
 // (the request as sent, minus the bearer token): every error it raises carries that request too.
+// `release` aborts the request: run when the body is refused (over its cap, declared or counted) and
+// when a read of it ends, however it ends.
 class GuardedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
@@ -96,7 +169,8 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
   constructor(
     readonly original: HttpClientResponse.HttpClientResponse,
     readonly request: HttpClientRequest.HttpClientRequest,
-    readonly limits: Limits
+    readonly limits: Limits,
+    private readonly release: Effect.Effect<void>
   ) {
     super()
   }
@@ -146,7 +220,10 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
       const { maxBytes, timeout } = this.limits
       const tooLarge = () => this.error("Decode", `the body is larger than ${maxBytes} bytes`)
       const declared = Number(this.original.headers["content-length"])
-      if (maxBytes !== undefined && Number.isFinite(declared) && declared > maxBytes) return Stream.fail(tooLarge())
+      // Refused by its header: the body is never read, and its request is aborted now.
+      if (maxBytes !== undefined && Number.isFinite(declared) && declared > maxBytes) {
+        return Stream.fromEffect(Effect.zipRight(this.release, Effect.fail(tooLarge())))
+      }
       let size = 0
       let stream = Stream.mapError(this.original.stream, this.rewrap)
       if (maxBytes !== undefined) {
@@ -164,7 +241,8 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
           )
         )
       }
-      return stream
+      // Read whole, refused past the cap, timed out or interrupted: the request is done with.
+      return Stream.ensuring(stream, this.release)
     })
   }
 
@@ -233,13 +311,16 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
 
 /**
  * Wraps a response so that its body is read with a byte cap and a time bound, and so that it (and any
- * error it raises) shows `request` instead of the request it was sent with.
+ * error it raises) shows `request` instead of the request it was sent with. `release` (from
+ * `releasable`) is run as soon as the body is refused or a read of it ends, so that a body over its cap
+ * is not pulled any further; without it the platform's own abort applies.
  */
 export const guardResponse = (
   response: HttpClientResponse.HttpClientResponse,
   request: HttpClientRequest.HttpClientRequest,
-  limits: Limits
-): HttpClientResponse.HttpClientResponse => new GuardedResponse(response, request, limits)
+  limits: Limits,
+  release: Effect.Effect<void> = Effect.void
+): HttpClientResponse.HttpClientResponse => new GuardedResponse(response, request, limits, release)
 
 /**
  * Runs `effect` with a fetch client that never follows a redirect: the `fetch` found in the context (or

@@ -29,6 +29,13 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): n
   return Number.isFinite(at) ? clampDelay(at - nowMillis) : undefined
 }
 
+/** The server's clock from a `Date` header (an HTTP-date), in epoch milliseconds; `undefined` if absent or unreadable. */
+export const serverNow = (value: string | undefined): number | undefined => {
+  if (value === undefined || !httpDate.test(value)) return undefined
+  const at = Date.parse(value)
+  return Number.isFinite(at) ? at : undefined
+}
+
 /** `RateLimit-Reset`: delta-seconds; a value that can only be an epoch timestamp is read as one. */
 export const parseRateLimitReset = (value: string | undefined, nowMillis: number): number | undefined => {
   const seconds = parseLeadingNumber(value)
