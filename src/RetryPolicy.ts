@@ -1,27 +1,34 @@
 /**
  * When a failed token request is tried again: the `Schedule` behind every retry of the library.
  *
- * - `RateLimited` (429): wait what the server asked for (`Retry-After` or `RateLimit-Reset`), never
- *   less; when it asked for nothing, exponential backoff with full jitter.
+ * - `RateLimited` (429): wait exactly what the server asked for (`Retry-After` in seconds or as an
+ *   HTTP-date, or `RateLimit-Reset`), clamped to `maxRateLimitDelay`, as often as the time budget
+ *   allows: the server paces those retries. A 429 without a usable delay (none, `0`, a date in the
+ *   past) backs off with full jitter, at most `rateLimited.maxRetries` times.
  * - `Network` and `ServerError`: their own exponential backoff with full jitter (a random delay between
- *   0 and the backoff, as Zuora's error-handling guide does; not `Schedule.jittered`'s 0.8 to 1.2).
+ *   0 and the backoff, as Zuora's error-handling guide does; not `Schedule.jittered`'s 0.8 to 1.2),
+ *   at most `transient.maxRetries` times.
  * - `InvalidClient`, `InvalidRequest`, `UnexpectedResponse`, `InvalidConfiguration`: never retried.
  *
- * Retries are bounded by a count per kind and by a total time budget. A wait that would end past the
- * budget is not started: the request fails at once with the last error, which for a 429 carries the
- * server's delay. The server's delay is never shortened and never slept past the budget.
+ * Every retry is bounded by the total time budget, measured on a monotonic clock from the first
+ * attempt: a wait that would end past the budget is not started, and the request fails at once with
+ * the last error, which for a 429 carries the server's delay.
  *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
-import { isRetryable, type TokenError } from "./TokenError.js"
+import * as Schema from "effect/Schema"
+import * as options_ from "./internal/options.js"
+import * as Retry from "./internal/tokenCache/retry.js"
+import { type InvalidConfiguration, isRetryable, type TokenError } from "./TokenError.js"
 
 /**
  * Exponential backoff with full jitter: the n-th retry (from 0) waits a random delay in
@@ -42,24 +49,14 @@ export interface Backoff {
  * @category Models
  */
 export interface RetryPolicy {
-  /** For `RateLimited`: the count, and the backoff used when the server asked for no delay. */
+  /** For a `RateLimited` the server gave no usable delay for: the count and the backoff. */
   readonly rateLimited: Backoff
   /** For `Network` and `ServerError`. */
   readonly transient: Backoff
   /** The total time from the first attempt after which no retry starts. */
   readonly budget: Duration.Duration
-}
-
-/**
- * What `make` accepts: any field may be left out, durations in any `DurationInput` form.
- *
- * @since 0.1.0
- * @category Models
- */
-export interface Options {
-  readonly rateLimited?: Partial<BackoffInput> | undefined
-  readonly transient?: Partial<BackoffInput> | undefined
-  readonly budget?: Duration.DurationInput | undefined
+  /** The longest server-given delay obeyed (`Retry-After`, `RateLimit-Reset`); a longer one is clamped. */
+  readonly maxRateLimitDelay: Duration.Duration
 }
 
 /**
@@ -73,13 +70,29 @@ export interface BackoffInput {
 }
 
 /**
- * The defaults, chosen so that a token request with the default 10 s attempt timeout gives up within
- * 60 seconds whatever the server does (no retry starts after 40 s; the last attempt ends by 50 s):
+ * What `make` accepts: any field may be left out, durations in any `DurationInput` form. A
+ * `RetryPolicy` is an `Options` too.
  *
- * - `rateLimited`: 3 retries, backoff from 1 s to 15 s when the server gives no delay. The token
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  readonly rateLimited?: Partial<BackoffInput> | undefined
+  readonly transient?: Partial<BackoffInput> | undefined
+  readonly budget?: Duration.DurationInput | undefined
+  readonly maxRateLimitDelay?: Duration.DurationInput | undefined
+}
+
+/**
+ * The defaults:
+ *
+ * - `budget`: 2 minutes, so that one whole Zuora rate-limit window (a `Retry-After: 60`) is waited
+ *   out by the shared request, with room for the attempts around it.
+ * - `maxRateLimitDelay`: 2 minutes. Zuora's limits are per minute; a delay of hours is a fault (a
+ *   proxy, a bug) to bound, not to obey.
+ * - `rateLimited`: for 429s without a usable delay, 3 retries backing off from 1 s to 15 s. The token
  *   endpoint allows 100 requests a minute per IP: retrying sooner only burns that shared budget.
  * - `transient`: 3 retries, backoff from 250 ms to 5 s, full jitter, as Zuora's guide advises for 5xx.
- * - `budget`: 40 s.
  *
  * @since 0.1.0
  * @category Constructors
@@ -87,7 +100,8 @@ export interface BackoffInput {
 export const defaults: RetryPolicy = {
   rateLimited: { maxRetries: 3, baseDelay: Duration.seconds(1), maxDelay: Duration.seconds(15) },
   transient: { maxRetries: 3, baseDelay: Duration.millis(250), maxDelay: Duration.seconds(5) },
-  budget: Duration.seconds(40)
+  budget: Duration.minutes(2),
+  maxRateLimitDelay: Duration.minutes(2)
 }
 
 /**
@@ -99,26 +113,71 @@ export const defaults: RetryPolicy = {
 export const none: RetryPolicy = {
   rateLimited: { ...defaults.rateLimited, maxRetries: 0 },
   transient: { ...defaults.transient, maxRetries: 0 },
-  budget: Duration.zero
+  budget: Duration.zero,
+  maxRateLimitDelay: defaults.maxRateLimitDelay
 }
 
-const backoff = (base: Backoff, input: Partial<BackoffInput> | undefined): Backoff => ({
-  maxRetries: Math.max(0, Math.floor(input?.maxRetries ?? base.maxRetries)),
-  baseDelay: input?.baseDelay === undefined ? base.baseDelay : Duration.decode(input.baseDelay),
-  maxDelay: input?.maxDelay === undefined ? base.maxDelay : Duration.decode(input.maxDelay)
-})
+const backoffSchema = (base: Backoff) =>
+  Schema.Struct({
+    maxRetries: Schema.optionalWith(options_.Count, { default: () => base.maxRetries }),
+    baseDelay: Schema.optionalWith(options_.DurationInput, { default: () => base.baseDelay }),
+    maxDelay: Schema.optionalWith(options_.DurationInput, { default: () => base.maxDelay })
+  })
 
 /**
- * A policy from the defaults with the given fields replaced.
+ * The schema that decodes `Options` into a `RetryPolicy`, the defaults filling what is left out.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const OptionsSchema: Schema.Schema<RetryPolicy, Options> = Schema.Struct({
+  rateLimited: Schema.optionalWith(backoffSchema(defaults.rateLimited), { default: () => defaults.rateLimited }),
+  transient: Schema.optionalWith(backoffSchema(defaults.transient), { default: () => defaults.transient }),
+  budget: Schema.optionalWith(options_.DurationInput, { default: () => defaults.budget }),
+  maxRateLimitDelay: Schema.optionalWith(options_.DurationInput, { default: () => defaults.maxRateLimitDelay })
+}) as Schema.Schema<RetryPolicy, Options>
+
+/**
+ * A policy from the defaults with the given fields replaced, decoded: a bad duration or count is an
+ * `InvalidConfiguration` naming the field (`retryPolicy.transient.maxRetries`), never a `NaN`.
+ * An `Either`, so it can be yielded in `Effect.gen` or checked at once.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RetryPolicy } from "effect-zuora-oauth"
+ *
+ * const program = Effect.gen(function*() {
+ *   const patient = yield* RetryPolicy.make({ budget: "5 minutes", transient: { maxRetries: 6 } })
+ *   return patient.budget
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Options = {}): RetryPolicy => ({
-  rateLimited: backoff(defaults.rateLimited, options.rateLimited),
-  transient: backoff(defaults.transient, options.transient),
-  budget: options.budget === undefined ? defaults.budget : Duration.decode(options.budget)
-})
+export const make = (options: Options = {}): Either.Either<RetryPolicy, InvalidConfiguration> =>
+  options_.decode(OptionsSchema, options, "retryPolicy")
+
+/**
+ * The policy in plain milliseconds, as the state machine of `TokenService` reads it.
+ *
+ * @since 0.1.0
+ * @category Utils
+ */
+export const toLimits = (self: RetryPolicy): Retry.RetryLimits => {
+  const backoff = (b: Backoff): Retry.BackoffLimits => ({
+    maxRetries: b.maxRetries,
+    baseMillis: Duration.toMillis(b.baseDelay),
+    maxMillis: Duration.toMillis(b.maxDelay)
+  })
+  return {
+    rateLimited: backoff(self.rateLimited),
+    transient: backoff(self.transient),
+    budgetMillis: Duration.toMillis(self.budget),
+    maxRateLimitDelayMillis: Duration.toMillis(self.maxRateLimitDelay)
+  }
+}
 
 /**
  * The state a retry schedule keeps between failures.
@@ -127,6 +186,7 @@ export const make = (options: Options = {}): RetryPolicy => ({
  * @category Models
  */
 export interface State {
+  /** When the first attempt began, in milliseconds of the monotonic clock (`Clock.currentTimeNanos`). */
   readonly startedAt: number | undefined
   readonly rateLimitedRetries: number
   readonly transientRetries: number
@@ -139,11 +199,31 @@ export interface State {
  * @category Utils
  */
 export const backoffCeiling = (self: Backoff, n: number): number =>
-  Math.min(Duration.toMillis(self.maxDelay), Duration.toMillis(self.baseDelay) * 2 ** Math.min(n, 52))
+  Retry.backoffCeiling({
+    maxRetries: self.maxRetries,
+    baseMillis: Duration.toMillis(self.baseDelay),
+    maxMillis: Duration.toMillis(self.maxDelay)
+  }, n)
+
+/**
+ * What a failure is for retrying, and the delay the server asked for (milliseconds), if any.
+ *
+ * @since 0.1.0
+ * @category Utils
+ */
+export const classify = (error: TokenError): { readonly kind: Retry.Kind; readonly serverDelay: number | undefined } =>
+  !isRetryable(error)
+    ? { kind: "Fatal", serverDelay: undefined }
+    : error._tag === "RateLimited"
+    ? {
+      kind: "RateLimited",
+      serverDelay: error.retryAfter === undefined ? undefined : Duration.toMillis(error.retryAfter)
+    }
+    : { kind: "Transient", serverDelay: undefined }
 
 /**
  * The decision for one failure: the delay before the next attempt in milliseconds, or `undefined` to
- * stop. `random` is a number in `[0, 1)`.
+ * stop. `now` is the monotonic time in milliseconds, `random` a number in `[0, 1)`.
  *
  * @since 0.1.0
  * @category Utils
@@ -155,31 +235,19 @@ export const decide = (
   now: number,
   random: number
 ): { readonly delay: number; readonly state: State } | undefined => {
-  if (!isRetryable(error)) return undefined
   const startedAt = state.startedAt ?? now
-  let delay: number
-  let next: State
-  if (error._tag === "RateLimited") {
-    if (state.rateLimitedRetries >= self.rateLimited.maxRetries) return undefined
-    delay = error.retryAfter === undefined
-      ? random * backoffCeiling(self.rateLimited, state.rateLimitedRetries)
-      : Duration.toMillis(error.retryAfter)
-    next = { ...state, startedAt, rateLimitedRetries: state.rateLimitedRetries + 1 }
-  } else {
-    if (state.transientRetries >= self.transient.maxRetries) return undefined
-    delay = random * backoffCeiling(self.transient, state.transientRetries)
-    next = { ...state, startedAt, transientRetries: state.transientRetries + 1 }
-  }
-  delay = Math.ceil(delay)
-  if (!Number.isFinite(delay) || delay < 0) return undefined
-  if (now - startedAt + delay > Duration.toMillis(self.budget)) return undefined
-  return { delay, state: next }
+  const { kind, serverDelay } = classify(error)
+  const decision = Retry.decide(toLimits(self), kind, serverDelay, state, now - startedAt, random)
+  return decision === undefined ? undefined : { delay: decision.delay, state: { ...decision.counters, startedAt } }
 }
+
+const monotonicMillis = Effect.map(Clock.currentTimeNanos, (nanos) => Number(nanos) / 1_000_000)
 
 /**
  * The policy as a `Schedule` over `TokenError`s, for `Effect.retry`. Its output is the delay chosen,
- * in milliseconds. `startedAt` (epoch milliseconds) is when the first attempt began; without it, the
- * budget counts from the first failure.
+ * in milliseconds. The budget is measured on the monotonic clock (`Clock.currentTimeNanos`), from
+ * `startedAt` (a reading of that clock in milliseconds) or, without it, from the first failure: a
+ * wall-clock jump neither shortens nor stretches it.
  *
  * @since 0.1.0
  * @category Schedules
@@ -188,20 +256,36 @@ export const schedule = (self: RetryPolicy, startedAt?: number): Schedule.Schedu
   Schedule.makeWithState<State, TokenError, number>(
     { startedAt, rateLimitedRetries: 0, transientRetries: 0 },
     (now, error, state) =>
-      Effect.map(Random.next, (random) => {
-        const decision = decide(self, error, state, now, random)
-        return decision === undefined
-          ? [state, 0, ScheduleDecision.done] as const
-          : [
-            decision.state,
-            decision.delay,
-            ScheduleDecision.continueWith(ScheduleInterval.after(now + decision.delay))
-          ] as const
-      })
+      Effect.flatMap(monotonicMillis, (monotonic) =>
+        Effect.map(Random.next, (random) => {
+          const decision = decide(self, error, state, monotonic, random)
+          return decision === undefined
+            ? [state, 0, ScheduleDecision.done] as const
+            : [
+              decision.state,
+              decision.delay,
+              ScheduleDecision.continueWith(ScheduleInterval.after(now + decision.delay))
+            ] as const
+        }))
   )
 
 /**
  * Retries a token request on the policy's terms, the budget counting from the first attempt.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { RetryPolicy, TokenRequest, ZuoraCredentials } from "effect-zuora-oauth"
+ *
+ * const token = Effect.gen(function*() {
+ *   const credentials = yield* ZuoraCredentials.make({
+ *     clientId: "my-client-id",
+ *     clientSecret: Redacted.make("my-client-secret"),
+ *     environment: "us-central-sandbox"
+ *   })
+ *   return yield* TokenRequest.make(credentials).pipe(RetryPolicy.retry(RetryPolicy.defaults))
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category Combinators
@@ -212,5 +296,5 @@ export const retry: {
 } = dual(
   2,
   <A, E extends TokenError, R>(self: Effect.Effect<A, E, R>, policy: RetryPolicy): Effect.Effect<A, E, R> =>
-    Effect.flatMap(Clock.currentTimeMillis, (startedAt) => Effect.retry(self, schedule(policy, startedAt)))
+    Effect.flatMap(monotonicMillis, (startedAt) => Effect.retry(self, schedule(policy, startedAt)))
 )

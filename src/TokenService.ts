@@ -1,66 +1,98 @@
 /**
  * The Layer-provided `TokenService` every Effect program asks for a Zuora token: a cache with single
- * flight, refresh ahead, one shared rate-limit back-off and precise invalidation.
+ * flight, refresh ahead, one shared rate-limit back-off that callers wait out, and precise
+ * invalidation.
  *
  * - **Single flight.** Concurrent callers share one token request, and its retry loop runs once for
  *   all of them.
- * - **Reuse until near expiry, refresh ahead.** A token is handed out until `expiresAt` minus
- *   `minTimeToLive`; from `expiresAt` minus `refreshMargin`, one background refresh starts while
- *   callers keep getting the still-valid token at once. A caller waits only when no usable token exists.
- * - **No failure caching, no storms.** A failure is not cached: a later `get` may try again. But a
- *   429's delay is one shared "not before" instant: until then `get` serves a still-usable token or
- *   fails at once with `RateLimited`, sending nothing.
+ * - **Reuse until near expiry, refresh ahead.** A token is handed out until `minTimeToLive` before
+ *   its end of life; a refresh ahead starts within the last `refreshMargin` (at a random point of its
+ *   first half, so replicas spread out), while callers keep getting the still-valid token at once.
+ * - **Rate limits waited out.** A 429's delay is one shared back-off: callers wait it out (at most
+ *   `maxWait` each), served the moment the retry gets a token; a caller who cannot wait that long
+ *   fails at once with `RateLimited` carrying the delay left.
+ * - **Monotonic time.** Expiry, refresh, back-off and the retry budget are measured on a monotonic
+ *   clock: setting the wall clock back or forth changes nothing.
+ * - **The build's context.** The shared request runs with what the service was built with
+ *   (configuration, `HttpClient`, `RequestInit`, FiberRefs), never a caller's.
  * - **Invalidate precisely.** `invalidate(token)` drops the cached token only if it is still the
  *   current one.
  * - **Lazy**, unless `warmup` asks for the first token while the layer is built.
- * - **Interruption.** An interrupted caller does not cancel the shared request; closing the scope
- *   interrupts the background work.
+ *
+ * The states and transitions live in one pure state machine (`src/internal/tokenCache/machine.ts`);
+ * this module is its face.
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientTag from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
-import * as MetricLabel from "effect/MetricLabel"
-import * as Option from "effect/Option"
+import type * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import { AccessToken } from "./AccessToken.js"
-import * as Observability from "./Observability.js"
+import * as options_ from "./internal/options.js"
+import * as driver from "./internal/tokenCache/driver.js"
 import * as RetryPolicy from "./RetryPolicy.js"
-import { InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
+import { InvalidConfiguration, type TokenError } from "./TokenError.js"
 import * as TokenRequest from "./TokenRequest.js"
 import * as TokenStore from "./TokenStore.js"
 import * as ZuoraCredentials from "./ZuoraCredentials.js"
 import type * as ZuoraEnvironment from "./ZuoraEnvironment.js"
 
 /**
+ * A snapshot of the service for readiness probes and dashboards.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Status {
+  /** `Empty`, `Cached`, `Fetching` (a request on the wire), `BackingOff` (waiting out a delay) or `Closed`. */
+  readonly state: "Empty" | "Cached" | "Fetching" | "BackingOff" | "Closed"
+  /** How long the cached token has left, if there is one. */
+  readonly expiresIn: Option.Option<Duration.Duration>
+  /** The last failure of the shared request, until a token replaces it. */
+  readonly lastError: Option.Option<TokenError>
+  /** What is left of the back-off, while one runs. */
+  readonly backOff: Option.Option<Duration.Duration>
+}
+
+/**
  * @since 0.1.0
  * @category Models
  */
 export interface Service {
-  /** A token that is valid now: from the cache, or from the one shared request when none is usable. */
+  /**
+   * A token that is usable now: from the cache, or from the one shared request. Waits out a shared
+   * back-off of at most `maxWait`; past it, fails at once with `RateLimited` carrying the delay left.
+   */
   readonly get: Effect.Effect<AccessToken, TokenError>
   /**
-   * Drops `token` if it is still the cached one (the API refused it). Any number of concurrent
-   * invalidations of the same token cause one new request; invalidating an older token does nothing.
+   * A new token, whatever the cache holds: joins a request in flight, sends nothing inside a back-off
+   * (it waits like `get`), and goes through a shared store's lease.
    */
-  readonly invalidate: (token: AccessToken) => Effect.Effect<void>
-  /** The cached token, if any, without requesting one. */
+  readonly refresh: Effect.Effect<AccessToken, TokenError>
+  /**
+   * Drops `token` if it is still the cached one (the API refused it), and says whether it did. Any
+   * number of concurrent invalidations of the same token cause one new request; invalidating an older
+   * token does nothing.
+   */
+  readonly invalidate: (token: AccessToken) => Effect.Effect<boolean>
+  /** The cached token, if one is usable now, without requesting one. */
   readonly peek: Effect.Effect<Option.Option<AccessToken>>
+  /** The state, time to expiry, last error and back-off left, for readiness probes. */
+  readonly status: Effect.Effect<Status>
+  /** The current token (if any), then each new one; subscribing starts no request. */
+  readonly changes: Stream.Stream<AccessToken>
   /** The environment the tokens are for, when known at build (credentials given as a value or a config). */
   readonly environment: ZuoraEnvironment.ZuoraEnvironment | undefined
 }
@@ -99,10 +131,10 @@ export class TokenService extends Context.Tag("effect-zuora-oauth/TokenService")
 /**
  * The default refresh margin: 5 minutes before expiry (clamped to half the token's lifetime).
  *
- * Zuora's tokens live an hour. Five minutes leaves room for a whole retry budget (under a minute) and
- * for a 429 back-off of Zuora's one-minute rate-limit window, several times over, before the current
- * token runs out, at the cost of about one token in twelve more than strictly needed. Callers never
- * wait for a refresh ahead, so a wider margin costs them nothing.
+ * Zuora's tokens live an hour. The refresh ahead starts at a random point of the margin's first half
+ * (5 to 2.5 minutes before expiry), which leaves a whole retry budget (2 minutes) before the token
+ * runs out, at the cost of about one token in twelve more than strictly needed. Callers never wait
+ * for a refresh ahead, so a wider margin costs them nothing.
  *
  * @since 0.1.0
  * @category Constants
@@ -120,18 +152,34 @@ export const defaultRefreshMargin: Duration.Duration = Duration.minutes(5)
 export const defaultMinTimeToLive: Duration.Duration = Duration.seconds(10)
 
 /**
+ * The default longest wait of one caller: 30 seconds, the default timeout of a `ZuoraClient` call, so
+ * that an API call waits out a token 429 as it waits out an API 429.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultMaxWait: Duration.Duration = Duration.seconds(30)
+
+/**
  * How the service behaves, apart from where its tokens come from.
  *
  * @since 0.1.0
  * @category Models
  */
 export interface CacheOptions {
-  /** When a refresh ahead starts, before `expiresAt`. Default 5 minutes; at most half the lifetime. */
+  /** When a refresh ahead may start, before expiry. Default 5 minutes; at most half the lifetime. */
   readonly refreshMargin?: Duration.DurationInput | undefined
   /** A token is handed out only with at least this long to live. Default 10 s; at most a quarter of the lifetime. */
   readonly minTimeToLive?: Duration.DurationInput | undefined
-  /** The retry policy of the shared request. Default `RetryPolicy.defaults`. */
-  readonly retryPolicy?: RetryPolicy.RetryPolicy | undefined
+  /**
+   * The longest one caller waits through the shared request's back-offs (429 delays, transient
+   * backoffs). Default 30 s. A caller whose wait would end inside a back-off fails at once with
+   * `RateLimited` carrying the delay left; an attempt already on the wire is still waited for (the
+   * request's own `timeout` bounds it). `0` fails at once on any back-off.
+   */
+  readonly maxWait?: Duration.DurationInput | undefined
+  /** The retry policy of the shared request (`RetryPolicy.Options` or a policy). Default `RetryPolicy.defaults`. */
+  readonly retryPolicy?: RetryPolicy.Options | undefined
   /** Fetch the first token while the service is built (the build fails if it fails). Default false. */
   readonly warmup?: boolean | undefined
   /** Tells several services apart in metrics and logs (a tag, so keep it low-cardinality). Default `default`. */
@@ -154,42 +202,36 @@ export interface Options extends CacheOptions {
   readonly request?: TokenRequest.Options | undefined
 }
 
-interface Entry {
-  readonly token: AccessToken
-  readonly refreshAt: number
-  readonly usableUntil: number
-  readonly success: Effect.Effect<AccessToken>
-}
+/**
+ * The schema every `CacheOptions` is decoded with at build (the store aside, which is a function): a
+ * bad duration or count is an `InvalidConfiguration` naming the option.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const CacheOptionsSchema = Schema.Struct({
+  refreshMargin: Schema.optionalWith(options_.DurationInput, { default: () => defaultRefreshMargin }),
+  minTimeToLive: Schema.optionalWith(options_.DurationInput, { default: () => defaultMinTimeToLive }),
+  maxWait: Schema.optionalWith(options_.DurationInput, { default: () => defaultMaxWait }),
+  retryPolicy: Schema.optionalWith(RetryPolicy.OptionsSchema, { default: () => RetryPolicy.defaults }),
+  warmup: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  name: Schema.optionalWith(
+    Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/, {
+      message: () => "must be 1 to 64 letters, digits, '.', '_' or '-'"
+    })),
+    { default: () => "default" }
+  )
+})
 
-interface Flight {
-  deferred: Deferred.Deferred<AccessToken, TokenError>
-  released: boolean
-  readonly background: boolean
-  /** Attempts made so far, for spans and logs. */
-  attempts: number
-  /** Whether callers were waiting on it when it failed (its failure reached them). */
-  waited: boolean
-}
+/** The hook the Promise bridge reads the cache through without a fiber. */
+const unsafeHitKey = Symbol.for("effect-zuora-oauth/TokenService/unsafeHit")
 
-const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
-
-const outcomeTags = { success: [MetricLabel.make("outcome", "success"), MetricLabel.make("error", "none")] }
-const failureTagCache = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
-const failureTags = (tag: string): ReadonlyArray<MetricLabel.MetricLabel> => {
-  let labels = failureTagCache.get(tag)
-  if (labels === undefined) {
-    labels = [MetricLabel.make("outcome", "failure"), MetricLabel.make("error", tag)]
-    failureTagCache.set(tag, labels)
-  }
-  return labels
-}
-
-const clampedMillis = (input: Duration.DurationInput, ceiling: number): number =>
-  Math.max(0, Math.min(Duration.toMillis(Duration.decode(input)), ceiling))
+type Driven = Service & { readonly [unsafeHitKey]: () => AccessToken | undefined }
 
 /**
  * Builds a service around any effect that fetches one token (one attempt: the retry policy is applied
- * here). `TokenService.make` uses a `TokenRequest`; `layerTest` a script.
+ * here). `TokenService.make` uses a `TokenRequest`; `layerTest` a script. The options are decoded at
+ * once: a bad one fails the build with `InvalidConfiguration`.
  *
  * @since 0.1.0
  * @category Constructors
@@ -203,330 +245,73 @@ export const makeWith = (
   } = {}
 ): Effect.Effect<Service, TokenError, Scope.Scope> =>
   Effect.gen(function*() {
-    // Captured once: reading the Clock from the context on every get would cost more than the cache hit.
-    const clock = yield* Effect.clock
-    const fibers = yield* FiberSet.make<void>()
-    const policy = options.retryPolicy ?? RetryPolicy.defaults
-    const refreshMargin = options.refreshMargin ?? defaultRefreshMargin
-    const minTimeToLive = options.minTimeToLive ?? defaultMinTimeToLive
+    const decoded = yield* options_.decode(CacheOptionsSchema, options)
     const store = options.store === undefined
       ? TokenStore.memory
       : options.storeContext === undefined
       ? yield* new InvalidConfiguration({ setting: "store", description: "a shared store needs a store context" })
       : yield* options.store(options.storeContext)
-
-    // Observability: tags are bounded (environment name, service name); ids never become tags.
-    const environmentName = options.environment?.name ?? "unknown"
-    const serviceName = options.name ?? "default"
-    const tags = [MetricLabel.make("environment", environmentName), MetricLabel.make("service", serviceName)]
-    const hits = Metric.taggedWithLabels(Observability.cacheHits, tags)
-    const misses = Metric.taggedWithLabels(Observability.cacheMisses, tags)
-    const refreshes = Metric.taggedWithLabels(Observability.refreshesAhead, tags)
-    const limited = Metric.taggedWithLabels(Observability.rateLimited, tags)
-    const requests = Metric.taggedWithLabels(Observability.tokenRequests, tags)
-    const duration = Metric.taggedWithLabels(Observability.tokenRequestDuration, tags)
-    const expiresAt = Metric.taggedWithLabels(Observability.tokenExpiresAt, tags)
-    const A = Observability.attributes
-    const logAnnotations = { [A.environment]: environmentName, [A.service]: serviceName }
-
-    const state = {
-      entry: undefined as Entry | undefined,
-      flight: undefined as Flight | undefined,
-      /** The shared instant before which no request is sent (a 429's delay). */
-      notBefore: 0,
-      /** When a refresh ahead may be tried again after a failed one. */
-      backgroundNotBefore: 0,
-      backgroundFailures: 0,
-      /** Cache hits not yet reported to the hits metric. */
-      pendingHits: 0,
-      /** The value of the last token invalidated (refused by the API). */
-      refused: undefined as Redacted.Redacted<string> | undefined,
-      /** Set when the scope closes: no flight starts after it. */
-      closed: false
-    }
-
-    const flushHits = () => {
-      if (state.pendingHits > 0) {
-        hits.unsafeUpdate(state.pendingHits, noTags)
-        state.pendingHits = 0
-      }
-    }
-    // Reports the hits counted on the fast path once a second (a real timer, unref'd, so that it neither
-    // keeps a process alive nor runs on TestClock), on every slow path, and when the scope closes.
-    const flusher = setInterval(flushHits, 1000)
-    if (typeof flusher === "object" && flusher !== null && "unref" in flusher) flusher.unref()
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        state.closed = true
-        clearInterval(flusher)
-        flushHits()
-      })
-    )
-
-    const makeEntry = (token: AccessToken): Entry => {
-      const lifetime = Math.max(0, token.expiresAt - token.issuedAt)
-      return {
-        token,
-        refreshAt: token.expiresAt - clampedMillis(refreshMargin, lifetime / 2),
-        usableUntil: token.expiresAt - clampedMillis(minTimeToLive, lifetime / 4),
-        success: Effect.succeed(token)
-      }
-    }
-
-    const rateLimitedNow = (now: number) => new RateLimited({ retryAfter: Duration.millis(state.notBefore - now) })
-
-    // Observes every failure of the shared request's retry loop: a 429 with a delay sets the shared
-    // "not before" instant and releases the callers waiting, who fail at once instead of sleeping.
-    const onAttemptFailure = (flight: Flight) => (error: TokenError) =>
-      Effect.suspend(() => {
-        if (error._tag !== "RateLimited" || error.retryAfter === undefined) return Effect.void
-        const now = clock.unsafeCurrentTimeMillis()
-        state.notBefore = Math.max(state.notBefore, now + Duration.toMillis(error.retryAfter))
-        if (!flight.released) {
-          flight.released = true
-          Deferred.unsafeDone(flight.deferred, Exit.fail(error))
-        }
-        // The whole fleet backs off together.
-        return store.publishNotBefore(state.notBefore)
-      })
-
-    // One attempt, in its span, with its metrics and log lines (never the secret or the token).
-    const attempt = (flight: Flight): Effect.Effect<AccessToken, TokenError> =>
-      Effect.suspend(() => {
-        const n = ++flight.attempts
-        const started = clock.unsafeCurrentTimeMillis()
-        const elapsed = () => Metric.update(duration, clock.unsafeCurrentTimeMillis() - started)
-        return fetch.pipe(
-          Effect.tapBoth({
-            onSuccess: (token) =>
-              Effect.all([
-                elapsed(),
-                Metric.update(Metric.taggedWithLabels(requests, outcomeTags.success), 1),
-                Metric.set(expiresAt, token.expiresAt / 1000),
-                Effect.annotateCurrentSpan({
-                  [A.status]: 200,
-                  ...(token.requestId === undefined ? {} : { [A.requestId]: token.requestId }),
-                  ...(token.trackId === undefined ? {} : { [A.trackId]: token.trackId })
-                })
-              ], { discard: true }),
-            onFailure: (error) =>
-              Effect.all([
-                elapsed(),
-                Metric.update(Metric.taggedWithLabels(requests, failureTags(error._tag)), 1),
-                Effect.annotateCurrentSpan({
-                  [A.errorTag]: error._tag,
-                  ...("status" in error && error.status !== undefined ? { [A.status]: error.status } : {}),
-                  ...("requestId" in error && error.requestId !== undefined ? { [A.requestId]: error.requestId } : {}),
-                  ...("trackId" in error && error.trackId !== undefined ? { [A.trackId]: error.trackId } : {})
-                }),
-                error._tag === "RateLimited"
-                  ? Effect.zipRight(
-                    Metric.update(limited, 1),
-                    Effect.logWarning("Zuora rate limited the token request (429)").pipe(
-                      Effect.annotateLogs({
-                        [A.attempt]: n,
-                        retryAfterMillis: error.retryAfter === undefined ? "none" : Duration.toMillis(error.retryAfter)
-                      })
-                    )
-                  )
-                  : Effect.logDebug("Zuora token request failed").pipe(
-                    Effect.annotateLogs({ [A.attempt]: n, [A.errorTag]: error._tag })
-                  )
-              ], { discard: true })
-          }),
-          Effect.withSpan(Observability.spans.tokenRequest, {
-            attributes: { [A.environment]: environmentName, [A.service]: serviceName, [A.attempt]: n },
-            captureStackTrace: false
-          })
-        )
-      })
-
-    const fetchWithRetry = (flight: Flight) =>
-      Effect.flatMap(
-        Effect.sync(() => clock.unsafeCurrentTimeMillis()),
-        (startedAt) =>
-          Effect.retry(
-            attempt(flight),
-            RetryPolicy.schedule(policy, startedAt).pipe(Schedule.tapInput(onAttemptFailure(flight)))
-          )
-      )
-
-    // A token the API refused is never adopted again from a shared store, even if the store's delete
-    // has not landed yet (or failed): the refused value is remembered until a new token replaces it.
-    const isFresh = (token: AccessToken) =>
-      makeEntry(token).refreshAt > clock.unsafeCurrentTimeMillis() &&
-      (state.refused === undefined || !Equal.equals(state.refused, token.token))
-
-    // One flight: a fresher token from the shared store, or one request (with its retry loop) under
-    // the store's lease, which publishes it. The store is consulted only here: on a miss or in the
-    // refresh window, never on a cache hit.
-    const flightBody = (flight: Flight): Effect.Effect<AccessToken, TokenError> =>
-      store === TokenStore.memory ? fetchWithRetry(flight) : Effect.gen(function*() {
-        const shared = yield* store.read
-        if (Option.isSome(shared) && isFresh(shared.value)) return shared.value
-        const notBefore = yield* store.readNotBefore
-        const now = clock.unsafeCurrentTimeMillis()
-        if (notBefore > now) {
-          state.notBefore = Math.max(state.notBefore, notBefore)
-          return yield* rateLimitedNow(now)
-        }
-        return yield* store.lease(fetchWithRetry(flight), isFresh)
-      })
-
-    const settle = (flight: Flight, exit: Exit.Exit<AccessToken, TokenError>) =>
-      Effect.suspend(() => {
-        if (state.flight === flight) state.flight = undefined
-        const now = clock.unsafeCurrentTimeMillis()
-        if (Exit.isSuccess(exit)) {
-          const current = state.entry
-          const candidate = makeEntry(exit.value)
-          const fresh = candidate.refreshAt > now
-          if (
-            current === undefined || exit.value.expiresAt >= current.token.expiresAt ||
-            (fresh && current.refreshAt <= now)
-          ) {
-            state.entry = candidate
-          }
-          if (fresh) {
-            state.backgroundFailures = 0
-            state.backgroundNotBefore = 0
-          } else if (flight.background) {
-            // The "new" token is no fresher (a server handing back its cached token): back off as after
-            // a failure, or every get in the window would send a request.
-            state.backgroundNotBefore = now + RetryPolicy.backoffCeiling(policy.transient, state.backgroundFailures)
-            state.backgroundFailures++
-          }
-        } else if (flight.background) {
-          // A failed refresh ahead is tried again on the policy's terms, not on every get.
-          state.backgroundNotBefore = now +
-            RetryPolicy.backoffCeiling(policy.transient, state.backgroundFailures)
-          state.backgroundFailures++
-        }
-        Deferred.unsafeDone(flight.deferred, exit)
-        if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) return Effect.void
-        const tag = Option.match(Cause.failureOption(exit.cause), { onNone: () => "Defect", onSome: (e) => e._tag })
-        const entry = state.entry
-        // A failed refresh while a valid token remains is a warning; a failure that reached callers an error.
-        return (flight.background && entry !== undefined && now < entry.usableUntil
-          ? Effect.logWarning("Refreshing the Zuora token failed; the current token is still served")
-          : flight.waited
-          ? Effect.logError("Getting a Zuora token failed")
-          : Effect.logWarning("Getting a Zuora token failed")).pipe(
-            Effect.annotateLogs({ [A.errorTag]: tag, [A.attempt]: flight.attempts })
-          )
-      })
-
-    const newFlight = (background: boolean): Flight => ({
-      deferred: Deferred.unsafeMake<AccessToken, TokenError>(FiberId.none),
-      released: false,
-      background,
-      attempts: 0,
-      waited: !background
+    const driven = yield* driver.make(fetch, {
+      ...decoded,
+      environmentName: options.environment?.name ?? "unknown",
+      store
     })
-
-    // Forked from an uninterruptible region, so made interruptible explicitly: closing the scope must
-    // be able to stop it.
-    const launch = (flight: Flight) =>
-      FiberSet.run(
-        fibers,
-        flightBody(flight).pipe(
-          Effect.withSpan(Observability.spans.refresh, {
-            attributes: {
-              [A.environment]: environmentName,
-              [A.service]: serviceName,
-              [A.background]: flight.background
-            },
-            captureStackTrace: false
-          }),
-          Effect.annotateLogs(logAnnotations),
-          Effect.interruptible,
-          // Outside the interruptible region: settle runs even when the fiber is interrupted before its
-          // first step (the scope closing as it is forked).
-          Effect.onExit((exit) => settle(flight, exit))
-        )
-      ).pipe(
-        Effect.tap((fiber) =>
-          // A closed FiberSet runs nothing: complete the flight so that no caller waits on it for ever.
-          Effect.suspend(() =>
-            fiber.unsafePoll() !== null && state.flight === flight
-              ? settle(flight, Exit.interrupt(FiberId.none))
-              : Effect.void
-          )
-        )
-      )
-
-    const await_ = (flight: Flight) => {
-      flight.waited = true
-      if (flight.released) {
-        // The flight released its earlier waiters on a 429 and goes on: wait for its next outcome.
-        flight.released = false
-        flight.deferred = Deferred.unsafeMake<AccessToken, TokenError>(FiberId.none)
-      }
-      return Deferred.await(flight.deferred)
+    const service: Driven = {
+      get: driven.get,
+      refresh: driven.refresh,
+      invalidate: driven.invalidate,
+      peek: driven.peek,
+      status: driven.status,
+      changes: driven.changes,
+      environment: options.environment,
+      [unsafeHitKey]: driven.unsafeHit
     }
-
-    const slow: Effect.Effect<AccessToken, TokenError> = Effect.uninterruptibleMask((restore) =>
-      Effect.suspend(() => {
-        flushHits()
-        // A service whose scope has closed starts nothing: its callers are interrupted, never left waiting.
-        if (state.closed) return Effect.interrupt
-        const now = clock.unsafeCurrentTimeMillis()
-        const entry = state.entry
-        if (entry !== undefined && now < entry.usableUntil) {
-          // In the refresh window: serve the valid token, start one refresh ahead if none runs.
-          if (
-            now >= entry.refreshAt && state.flight === undefined && now >= state.notBefore &&
-            now >= state.backgroundNotBefore
-          ) {
-            const flight = newFlight(true)
-            state.flight = flight
-            hits.unsafeUpdate(1, noTags)
-            refreshes.unsafeUpdate(1, noTags)
-            return Effect.zipRight(
-              Effect.logDebug("Refreshing the Zuora token ahead of expiry").pipe(Effect.annotateLogs(logAnnotations)),
-              Effect.as(launch(flight), entry.token)
-            )
-          }
-          hits.unsafeUpdate(1, noTags)
-          return entry.success
-        }
-        misses.unsafeUpdate(1, noTags)
-        if (now < state.notBefore) return Effect.fail(rateLimitedNow(now))
-        if (state.flight !== undefined) return restore(await_(state.flight))
-        const flight = newFlight(false)
-        state.flight = flight
-        return Effect.zipRight(launch(flight), restore(Deferred.await(flight.deferred)))
-      })
-    )
-
-    // The cache hit: one suspend, one clock read, one comparison, and a success allocated once per token.
-    const get: Effect.Effect<AccessToken, TokenError> = Effect.suspend(() => {
-      const entry = state.entry
-      if (entry !== undefined && clock.unsafeCurrentTimeMillis() < entry.refreshAt) {
-        // Counted here, reported to the metric in batches (a metric update per hit would double its cost).
-        state.pendingHits++
-        return entry.success
-      }
-      return slow
-    })
-
-    const invalidate = (token: AccessToken): Effect.Effect<void> =>
-      Effect.sync(() => {
-        const entry = state.entry
-        if (entry !== undefined && (entry.token === token || Equal.equals(entry.token.token, token.token))) {
-          state.entry = undefined
-          state.refused = token.token
-        }
-      }).pipe(Effect.zipRight(store.invalidate(token)))
-
-    const service: Service = {
-      get,
-      invalidate,
-      peek: Effect.sync(() => Option.fromNullable(state.entry?.token)),
-      environment: options.environment
-    }
-    if (options.warmup === true) yield* get
+    if (decoded.warmup) yield* service.get
     return service
+  })
+
+/**
+ * A bridge for code outside Effect (an axios interceptor, a callback API): a function that resolves
+ * to the bearer token's value, run on the runtime this effect runs in. A warm call, while the cached
+ * token is fresh, resolves without starting a fiber; otherwise it runs `get` and rejects with its
+ * `TokenError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenService } from "effect-zuora-oauth"
+ *
+ * const program = Effect.gen(function*() {
+ *   const tokens = yield* TokenService.TokenService
+ *   const bearer = yield* TokenService.toAsync(tokens)
+ *   // Outside Effect: headers.Authorization = `Bearer ${await bearer()}`
+ *   return bearer
+ * }).pipe(Effect.provide(TokenService.layerTest("a-token")))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const toAsync = (service: Service): Effect.Effect<() => Promise<string>> =>
+  Effect.map(Effect.runtime<never>(), (runtime) => {
+    const run = Runtime.runPromiseExit(runtime)
+    const hit = unsafeHitKey in service ? (service as Driven)[unsafeHitKey] : undefined
+    const resolved = new WeakMap<AccessToken, Promise<string>>()
+    const slow = (): Promise<string> =>
+      run(service.get).then((exit) =>
+        Exit.isSuccess(exit) ? Redacted.value(exit.value.token) : Promise.reject(Cause.squash(exit.cause))
+      )
+    return () => {
+      const token = hit?.()
+      if (token === undefined) return slow()
+      let value = resolved.get(token)
+      if (value === undefined) {
+        // Where the value leaves its Redacted wrapper for code outside Effect, that writes it to the wire.
+        value = Promise.resolve(Redacted.value(token.token))
+        resolved.set(token, value)
+      }
+      return value
+    }
   })
 
 const toCredentials = (
@@ -548,7 +333,7 @@ export const make = (
 ): Effect.Effect<Service, TokenError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const credentials = yield* toCredentials(options.credentials)
-    const client = yield* HttpClientTag.HttpClient
+    const client = yield* HttpClient.HttpClient
     const prepared = yield* TokenRequest.validateOptions(options.request)
     const environment = options.environment ?? (Effect.isEffect(credentials) ? undefined : credentials.environment)
     let storeContext: TokenStore.StoreContext | undefined
@@ -712,14 +497,18 @@ export const makeTest = (
   options: CacheOptions & { readonly expiresIn?: Duration.DurationInput | undefined } = {}
 ): Effect.Effect<Service, TokenError, Scope.Scope> => {
   const script: ReadonlyArray<TestAnswer> = Array.isArray(answers) ? answers : [answers as TestAnswer]
-  let index = 0
-  const fetch = Effect.suspend((): Effect.Effect<AccessToken, TokenError> => {
-    const answer = script[Math.min(index, script.length - 1)]
-    index++
-    if (answer === undefined) return testToken("test-token", { expiresIn: options.expiresIn })
-    if (typeof answer === "string") return testToken(answer, { expiresIn: options.expiresIn })
-    if (answer instanceof AccessToken) return Effect.succeed(answer)
-    return Effect.fail(answer)
+  // The script position belongs to one built service: every build of the layer starts at the first answer.
+  return Effect.suspend(() => {
+    let index = 0
+    const fetch = Effect.suspend((): Effect.Effect<AccessToken, TokenError> => {
+      const answer = script[Math.min(index, script.length - 1)]
+      index++
+      if (answer === undefined) return testToken("test-token", { expiresIn: options.expiresIn })
+      if (typeof answer === "string") return testToken(answer, { expiresIn: options.expiresIn })
+      if (answer instanceof AccessToken) return Effect.succeed(answer)
+      return Effect.fail(answer)
+    })
+    const { expiresIn: _expiresIn, ...cache } = options
+    return makeWith(fetch, { retryPolicy: RetryPolicy.none, ...cache })
   })
-  return makeWith(fetch, { retryPolicy: RetryPolicy.none, ...options })
 }

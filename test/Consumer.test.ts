@@ -68,11 +68,11 @@ import { ZuoraSimulator } from "effect-zuora-oauth/testing"
 import type { RedisStore } from "effect-zuora-oauth/redis"
 
 type RedisOptions = RedisStore.Options
-const policy: RetryPolicy.RetryPolicy = RetryPolicy.make({ budget: "5 seconds" })
 const environment: ZuoraEnvironment.ZuoraEnvironment = ZuoraEnvironment.UsProductionCloud1
 const trackOk: boolean = TrackId.is("consumer-1")
 
 const program = Effect.gen(function*() {
+  const policy: RetryPolicy.RetryPolicy = yield* RetryPolicy.make({ budget: "5 seconds" })
   const simulator = yield* ZuoraSimulator.make()
   const credentials = yield* ZuoraCredentials.make({
     clientId: simulator.credentials.clientId,

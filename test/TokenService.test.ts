@@ -87,15 +87,21 @@ describe("TokenService: reuse, refresh ahead and expiry (TestClock)", () => {
       const first = yield* Effect.fork(service.get)
       yield* TestClock.adjust("2 seconds")
       const token0 = yield* Fiber.join(first)
-      // Issued at 0 (the request was sent then), expires at 3600 s, refresh window from 3300 s.
+      // Issued at 0 (the request was sent then), expires at 3600 s; the margin is 5 minutes, and the
+      // refresh instant lies at random in its first half: from 3300 s to 3450 s.
       yield* TestClock.setTime(3_299_999)
       for (let i = 0; i < 100; i++) assert.strictEqual(yield* service.get, token0)
       assert.strictEqual(counter.calls, 1)
-      yield* TestClock.setTime(3_300_000)
-      // In the window: every caller is served the valid token at once, one refresh starts.
-      for (let i = 0; i < 100; i++) assert.strictEqual(yield* service.get, token0)
-      yield* Effect.yieldNow()
-      assert.strictEqual(counter.calls, 2)
+      let startedAt = 0
+      for (let t = 3_300_000; t <= 3_450_000 && counter.calls === 1; t += 1_000) {
+        yield* TestClock.setTime(t)
+        // In the window: every caller is served the valid token at once, one refresh starts.
+        for (let i = 0; i < 10; i++) assert.strictEqual(yield* service.get, token0)
+        yield* Effect.yieldNow()
+        startedAt = t
+      }
+      assert.strictEqual(counter.calls, 2, "one refresh ahead, started in the first half of the margin")
+      assert.isAtLeast(startedAt, 3_300_000)
       yield* TestClock.adjust("1 second")
       assert.strictEqual(yield* service.get, token0, "still served while the refresh runs")
       assert.strictEqual(counter.calls, 2)
@@ -146,7 +152,8 @@ describe("TokenService: reuse, refresh ahead and expiry (TestClock)", () => {
         assert.strictEqual(yield* service.get, token0)
       }
       assert.strictEqual(counter.calls, 1, "no refresh before half the lifetime")
-      yield* TestClock.setTime(5000)
+      // The refresh instant lies in the first half of the clamped margin (5 s): by 7.5 s at the latest.
+      yield* TestClock.setTime(7_499)
       yield* service.get
       yield* TestClock.adjust("1 millis")
       assert.strictEqual(counter.calls, 2)
@@ -160,13 +167,14 @@ describe("TokenService: reuse, refresh ahead and expiry (TestClock)", () => {
         expiresIn: "1 hour",
         answer: () => (failing ? Effect.fail(new ServerError({ status: 503 })) : undefined)
       })
-      const policy = RetryPolicy.make({
+      const policy = Either.getOrThrow(RetryPolicy.make({
         transient: { maxRetries: 0, baseDelay: "2 seconds", maxDelay: "8 seconds" }
-      })
+      }))
       const service = yield* TokenService.makeWith(fetch, { retryPolicy: policy })
       const token0 = yield* service.get
       failing = true
-      yield* TestClock.setTime(3_300_000)
+      // Past the latest refresh instant (3450 s: the first half of the 5-minute margin).
+      yield* TestClock.setTime(3_450_000)
       for (let i = 0; i < 50; i++) assert.strictEqual(yield* service.get, token0)
       yield* TestClock.adjust("1 millis")
       assert.strictEqual(counter.calls, 2, "one failed refresh")
@@ -192,7 +200,7 @@ describe("TokenService: reuse, refresh ahead and expiry (TestClock)", () => {
 })
 
 describe("TokenService: rate limits", () => {
-  it.scoped("429 with Retry-After 30 while 1,000 callers arrive: one request, then none until 30 s have passed", () =>
+  it.scoped("429 with Retry-After 30 while 1,000 callers arrive: one request, all wait it out, served at 30 s", () =>
     Effect.gen(function*() {
       const { counter, fetch } = scriptedFetch({
         answer: (
@@ -200,27 +208,68 @@ describe("TokenService: rate limits", () => {
         ) => (call === 0 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(30) })) : undefined)
       })
       const service = yield* TokenService.makeWith(fetch)
-      const results = yield* Effect.forEach(Array.from({ length: 1000 }), () => Effect.either(service.get), {
-        concurrency: "unbounded"
-      })
+      const waiting = yield* Effect.forEach(Array.from({ length: 1000 }), () => Effect.fork(service.get))
+      yield* TestClock.adjust("1 millis")
       assert.strictEqual(counter.calls, 1)
-      assert.isTrue(results.every((r) => Either.isLeft(r) && r.left._tag === "RateLimited"))
-      for (const t of [1, 10, 29]) {
-        yield* TestClock.setTime(t * 1000)
-        const late = yield* Effect.either(service.get)
-        assert.isTrue(Either.isLeft(late) && late.left._tag === "RateLimited")
-        if (Either.isLeft(late) && late.left._tag === "RateLimited") {
-          assert.strictEqual(Duration.toMillis(late.left.retryAfter!), (30 - t) * 1000, "the remaining delay")
-        }
-        assert.strictEqual(counter.calls, 1, `no request at ${t} s`)
-      }
+      // A caller arriving during the back-off waits too: what is left (29 s) fits its maxWait (30 s).
+      yield* TestClock.setTime(1_000)
+      const late = yield* Effect.fork(service.get)
+      yield* TestClock.setTime(29_999)
+      assert.strictEqual(counter.calls, 1, "nothing is sent inside the delay")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(late)))
       yield* TestClock.setTime(30_000)
-      const token = yield* service.get
-      assert.strictEqual(value(token), "token-1")
+      const tokens = yield* Effect.forEach([...waiting, late], Fiber.join)
+      assert.isTrue(tokens.every((token) => value(token) === "token-1"))
       assert.strictEqual(counter.calls, 2)
     }))
 
-  it.scoped("during a 429 back-off callers with a valid token are served, callers without fail at once", () =>
+  it.scoped("a back-off longer than maxWait fails callers at once with the delay left; the loop goes on for later callers", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        answer: (
+          call
+        ) => (call === 0 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(60) })) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      const first = yield* Effect.fork(Effect.either(service.get))
+      yield* TestClock.adjust("1 millis")
+      const released = yield* Fiber.join(first)
+      assert.isTrue(Either.isLeft(released) && released.left._tag === "RateLimited")
+      if (Either.isLeft(released) && released.left._tag === "RateLimited") {
+        assert.isAtLeast(Duration.toMillis(released.left.retryAfter!), 59_000, "the delay left")
+      }
+      yield* TestClock.setTime(10_000)
+      const early = yield* Effect.either(service.get)
+      assert.isTrue(Either.isLeft(early) && early.left._tag === "RateLimited")
+      if (Either.isLeft(early) && early.left._tag === "RateLimited") {
+        assert.strictEqual(Duration.toMillis(early.left.retryAfter!), 50_000)
+      }
+      // 30 s left: within maxWait, this caller waits for the loop's retry at 60 s.
+      yield* TestClock.setTime(30_000)
+      const patient = yield* Effect.fork(service.get)
+      yield* TestClock.setTime(60_000)
+      assert.strictEqual(value(yield* Fiber.join(patient)), "token-1")
+      assert.strictEqual(counter.calls, 2, "the shared loop's one retry")
+    }))
+
+  it.scoped("maxWait 0: callers fail at once during a back-off, as before", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        answer: (
+          call
+        ) => (call === 0 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(1) })) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch, { maxWait: 0 })
+      const results = yield* Effect.forEach(Array.from({ length: 100 }), () => Effect.either(service.get), {
+        concurrency: "unbounded"
+      })
+      assert.isTrue(results.every((r) => Either.isLeft(r) && r.left._tag === "RateLimited"))
+      yield* TestClock.setTime(1_000)
+      assert.strictEqual(value(yield* service.get), "token-1")
+      assert.strictEqual(counter.calls, 2)
+    }))
+
+  it.scoped("during a 429 back-off callers with a valid token are served; the retry comes when the delay ends", () =>
     Effect.gen(function*() {
       const { counter, fetch } = scriptedFetch({
         expiresIn: "1 hour",
@@ -229,24 +278,24 @@ describe("TokenService: rate limits", () => {
       })
       const service = yield* TokenService.makeWith(fetch)
       const token0 = yield* service.get
-      yield* TestClock.setTime(3_300_000)
+      yield* TestClock.setTime(3_450_000)
       const results = yield* Effect.forEach(Array.from({ length: 1000 }), () => service.get, {
         concurrency: "unbounded"
       })
       yield* TestClock.adjust("1 millis")
       assert.isTrue(results.every((t) => t === token0))
       assert.strictEqual(counter.calls, 2)
-      // The token becomes unusable (3590 s) before the back-off ends (3420 s? no: 3300 + 120 = 3420 s).
-      yield* TestClock.setTime(3_410_000)
+      // The back-off ends at 3570 s, before the token's usable end (3590 s): served until then.
+      yield* TestClock.setTime(3_569_000)
       assert.strictEqual(yield* service.get, token0)
       assert.strictEqual(counter.calls, 2, "no request inside the back-off")
-      yield* TestClock.setTime(3_420_000)
-      yield* service.get
-      yield* TestClock.adjust("1 millis")
-      assert.strictEqual(counter.calls, 3)
+      yield* TestClock.setTime(3_570_001)
+      yield* Effect.yieldNow()
+      assert.strictEqual(counter.calls, 3, "the shared loop retried when the delay ended")
+      assert.strictEqual(value(yield* service.get), "token-2")
     }))
 
-  it.scoped("a back-off that outlives the token fails callers at once with the remaining delay", () =>
+  it.scoped("a back-off that outlives the token fails callers at once with the delay left, clamped to 2 minutes", () =>
     Effect.gen(function*() {
       const { counter, fetch } = scriptedFetch({
         expiresIn: "100 seconds",
@@ -255,14 +304,17 @@ describe("TokenService: rate limits", () => {
       })
       const service = yield* TokenService.makeWith(fetch)
       yield* service.get
-      yield* TestClock.setTime(50_000)
+      // The margin is clamped to 50 s: the refresh starts by 75 s; the token is usable until 90 s.
+      yield* TestClock.setTime(75_000)
       yield* service.get
       yield* TestClock.adjust("1 millis")
+      assert.strictEqual(counter.calls, 2)
       yield* TestClock.setTime(100_000)
       const result = yield* Effect.either(service.get)
       assert.isTrue(Either.isLeft(result) && result.left._tag === "RateLimited")
       if (Either.isLeft(result) && result.left._tag === "RateLimited") {
-        assert.strictEqual(Duration.toMillis(result.left.retryAfter!), 550_000)
+        // 600 s asked, 120 s obeyed from 75 s: 95 s left at 100 s.
+        assert.strictEqual(Duration.toMillis(result.left.retryAfter!), 95_000)
       }
       assert.strictEqual(counter.calls, 2)
     }))
@@ -298,9 +350,11 @@ describe("TokenService: lifecycle", () => {
       yield* Effect.scoped(TokenService.makeWith(lazy.fetch))
       assert.strictEqual(lazy.counter.calls, 0)
       const eager = scriptedFetch()
-      const service = yield* Effect.scoped(TokenService.makeWith(eager.fetch, { warmup: true }))
+      const peeked = yield* Effect.scoped(
+        Effect.flatMap(TokenService.makeWith(eager.fetch, { warmup: true }), (service) => service.peek)
+      )
       assert.strictEqual(eager.counter.calls, 1)
-      assert.isTrue(Option.isSome(yield* service.peek))
+      assert.isTrue(Option.isSome(peeked))
     }))
 
   it.effect("closing the scope interrupts the background work: no fiber left running", () =>
@@ -452,7 +506,7 @@ describe("TokenService: edge cases found in review", () => {
       })
       const service = yield* TokenService.makeWith(fetch, { retryPolicy: RetryPolicy.none })
       first = yield* service.get
-      yield* TestClock.setTime(first.expiresAt - 300_000)
+      yield* TestClock.setTime(first.expiresAt - 150_000)
       for (let i = 0; i < 50; i++) {
         yield* service.get
         yield* Effect.yieldNow()

@@ -472,11 +472,12 @@ const secondsLeft = (token: AccessToken.AccessToken): number =>
   Math.max(0, Math.round((token.expiresAt - Date.now()) / 1000))
 
 // A check must fail fast: one quick retry of a network failure or a 5xx, never a wait on a 429.
-const checkPolicy = RetryPolicy.make({
-  rateLimited: { maxRetries: 0 },
-  transient: { maxRetries: 1, baseDelay: "200 millis", maxDelay: "500 millis" },
-  budget: "2 seconds"
-})
+const checkPolicy: RetryPolicy.RetryPolicy = {
+  ...RetryPolicy.defaults,
+  rateLimited: { ...RetryPolicy.defaults.rateLimited, maxRetries: 0 },
+  transient: { maxRetries: 1, baseDelay: Duration.millis(200), maxDelay: Duration.millis(500) },
+  budget: Duration.seconds(2)
+}
 
 /** Loads the credentials and asks for one token, reporting any failure as a line and an exit code. */
 const fetchToken = (

@@ -9,6 +9,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -39,11 +40,11 @@ export const matrixClient: ZuoraSimulator.Client = {
  * The default policy scaled down and made deterministic in its counts: one retry after a 429 (the
  * server's delay is at most a second, well inside the budget), two after a 5xx or a network failure.
  */
-export const matrixPolicy = RetryPolicy.make({
+export const matrixPolicy = Either.getOrThrow(RetryPolicy.make({
   rateLimited: { maxRetries: 1, baseDelay: "20 millis", maxDelay: "100 millis" },
   transient: { maxRetries: 2, baseDelay: "20 millis", maxDelay: "100 millis" },
   budget: "5 seconds"
-})
+}))
 
 /**
  * Each attempt may take a second (ten times what a healthy answer takes here, so that a loaded test
@@ -74,8 +75,10 @@ export interface Row {
   readonly servedAfter: "yes" | "no"
 }
 
-interface Case {
+export interface Case {
   readonly fault: string
+  /** The delay, in seconds, a 429 of this case asks for: such retries are paced by time, not counted. */
+  readonly pacedSeconds?: number
   /** The answer the simulator gives while the fault lasts; absent for a refused connection. */
   readonly answer?: (other: ZuoraSimulator.Service) => ZuoraSimulator.Answer
 }
@@ -84,13 +87,15 @@ const tokenBody = (body: Record<string, unknown>) => Answer.Token({ body })
 
 /** The cases, in the order of the table. */
 export const cases: ReadonlyArray<Case> = [
-  { fault: "429 with `Retry-After: 1` (seconds)", answer: () => Answer.RateLimited({ seconds: 1 }) },
+  { fault: "429 with `Retry-After: 1` (seconds)", pacedSeconds: 1, answer: () => Answer.RateLimited({ seconds: 1 }) },
   {
     fault: "429 with `Retry-After` as an HTTP-date",
+    pacedSeconds: 1,
     answer: () => Answer.RateLimited({ seconds: 1, form: "http-date" })
   },
   {
     fault: "429 with only `RateLimit-Reset: 1`",
+    pacedSeconds: 1,
     answer: () => Answer.RateLimited({ seconds: 1, form: "ratelimit-reset" })
   },
   { fault: "429 with no delay header", answer: () => Answer.RateLimited({ seconds: 1, form: "none" }) },
@@ -175,6 +180,7 @@ export const cases: ReadonlyArray<Case> = [
 
 /** What one case observed, beyond its row. */
 export interface CaseResult {
+  readonly case: Case
   readonly row: Row
   /** The single attempt's outcome tag, for comparison with the callers'. */
   readonly raw: string
@@ -333,6 +339,7 @@ export const runCase = (
     issued.push(...(yield* healed!.tokens).map((t) => t.token), ...(yield* other.tokens).map((t) => t.token))
 
     return {
+      case: c,
       row: {
         fault: c.fault,
         outcome: outcomes.join(" / "),

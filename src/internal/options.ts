@@ -1,0 +1,58 @@
+/**
+ * Options decoded by a `Schema` at build: durations in any `DurationInput` form, counts, and the
+ * failure as an `InvalidConfiguration` that names the option's path. Never a `NaN`, a hang, a throw.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { InvalidConfiguration } from "../TokenError.js"
+
+const durationText =
+  "a finite, non-negative duration, such as \"5 minutes\", \"30 seconds\" or a number of milliseconds"
+
+const toDuration = (input: unknown): Option.Option<Duration.Duration> => {
+  // Duration.decodeUnknown reads NaN and negative numbers as zero: refuse them before it does.
+  if (typeof input === "number" && (!Number.isFinite(input) || input < 0)) return Option.none()
+  if (typeof input === "bigint" && input < BigInt(0)) return Option.none()
+  const decoded = Duration.decodeUnknown(input)
+  return Option.filter(decoded, Duration.isFinite)
+}
+
+/** Any `DurationInput` that makes a finite, non-negative duration. */
+export const DurationInput: Schema.Schema<Duration.Duration, Duration.DurationInput> = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.DurationFromSelf,
+  {
+    strict: true,
+    decode: (input, _, ast) =>
+      Option.match(toDuration(input), {
+        onNone: () => ParseResult.fail(new ParseResult.Type(ast, input, `must be ${durationText}`)),
+        onSome: ParseResult.succeed
+      }),
+    encode: ParseResult.succeed
+  }
+) as unknown as Schema.Schema<Duration.Duration, Duration.DurationInput>
+
+/** A non-negative whole number. */
+export const Count = Schema.Number.pipe(
+  Schema.filter((n) => Number.isSafeInteger(n) && n >= 0, { message: () => "must be a whole number >= 0" })
+)
+
+/** Decodes `input` with `schema`; the first problem becomes an `InvalidConfiguration` naming its path. */
+export const decode = <A, I>(
+  schema: Schema.Schema<A, I>,
+  input: unknown,
+  prefix?: string
+): Either.Either<A, InvalidConfiguration> =>
+  Either.mapLeft(ParseResult.decodeUnknownEither(schema)(input, { errors: "first" }), (error) => {
+    const [issue] = ParseResult.ArrayFormatter.formatIssueSync(error)
+    const path = [...(prefix === undefined ? [] : [prefix]), ...(issue?.path ?? []).map(String)].join(".")
+    return new InvalidConfiguration({
+      setting: path.length === 0 ? "options" : path,
+      description: issue?.message ?? "is invalid"
+    })
+  })

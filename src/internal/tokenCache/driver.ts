@@ -1,0 +1,602 @@
+/**
+ * The Effect code around the token cache's state machine (`machine.ts`): it keeps the one state
+ * value, feeds it events and performs its actions (launching the shared request, sleeping, waking
+ * waiters, logging, metrics, sharing through a store).
+ *
+ * The state lives in one mutable cell (`let state`), as Effect's own `RcRef` keeps its state: Effect 3's
+ * `Ref` cannot be read without running an effect, and the cache hit and the Promise bridge read the
+ * state synchronously, without a fiber. Every change goes through `step`, a synchronous section;
+ * JavaScript runs one fiber step at a time, so each section is atomic.
+ *
+ * The shared request runs in fibers forked through a runtime captured when the service is built
+ * (`FiberSet.makeRuntime`): the build's configuration, `HttpClient`, `FetchHttpClient.RequestInit`,
+ * FiberRefs, `Random` and `Clock`, never the context of the caller that happened to start it. A
+ * caller contributes nothing but the interruption of its own wait.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberSet from "effect/FiberSet"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import * as Tracer from "effect/Tracer"
+import type { AccessToken } from "../../AccessToken.js"
+import * as Observability from "../../Observability.js"
+import * as RetryPolicy from "../../RetryPolicy.js"
+import { RateLimited, type TokenError } from "../../TokenError.js"
+import * as TokenStore from "../../TokenStore.js"
+import * as Machine from "./machine.js"
+
+type State = Machine.State<AccessToken, TokenError>
+type Action = Machine.Action<AccessToken, TokenError>
+type Entry = Machine.Entry<AccessToken>
+type Flight = Machine.Flight<AccessToken>
+
+/** The decoded settings of one service. */
+export interface Settings {
+  readonly refreshMargin: Duration.Duration
+  readonly minTimeToLive: Duration.Duration
+  readonly maxWait: Duration.Duration
+  readonly retryPolicy: RetryPolicy.RetryPolicy
+  readonly warmup: boolean
+  readonly name: string
+  readonly environmentName: string
+  readonly store: TokenStore.TokenStore
+}
+
+/** What `status` reports. */
+export interface Status {
+  readonly state: State["_tag"]
+  readonly expiresIn: Option.Option<Duration.Duration>
+  readonly lastError: Option.Option<TokenError>
+  readonly backOff: Option.Option<Duration.Duration>
+}
+
+/** The service the driver builds, with the synchronous hit check the Promise bridge uses. */
+export interface Driven {
+  readonly get: Effect.Effect<AccessToken, TokenError>
+  readonly refresh: Effect.Effect<AccessToken, TokenError>
+  readonly invalidate: (token: AccessToken) => Effect.Effect<boolean>
+  readonly peek: Effect.Effect<Option.Option<AccessToken>>
+  readonly status: Effect.Effect<Status>
+  readonly changes: Stream.Stream<AccessToken>
+  /** The cached token if a caller may be served it now, counted as a hit; no fiber needed. */
+  readonly unsafeHit: () => AccessToken | undefined
+}
+
+/** The share of the refresh margin the refresh instant is spread over at random. */
+export const refreshSpread = 0.5
+
+/** What a waiter is woken with: the machine's signals, and the tick of a waiter's deadline. */
+type Wake = Machine.Signal<AccessToken, TokenError> | { readonly _tag: "Tick" }
+
+/**
+ * One phase of a flight's waiting: its waiters await `deferred`. A back-off or a tick ends a phase and
+ * hands its waiters the next one, so a waiter follows the chain and never looks a flight up again.
+ */
+interface Phase {
+  readonly deferred: Deferred.Deferred<Woken>
+  timer: Fiber.RuntimeFiber<void, never> | undefined
+}
+
+interface Woken {
+  readonly signal: Wake
+  readonly next: Phase | undefined
+}
+
+const newPhase = (): Phase => ({ deferred: Deferred.unsafeMake<Woken>(FiberId.none), timer: undefined })
+
+/** Marks a flight whose loop already settled the state: nothing more to report. */
+const settled: unique symbol = Symbol("settled")
+
+const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
+const successTags = [MetricLabel.make("outcome", "success"), MetricLabel.make("error", "none")]
+const failureTagCache = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const failureTags = (tag: string): ReadonlyArray<MetricLabel.MetricLabel> => {
+  let labels = failureTagCache.get(tag)
+  if (labels === undefined) {
+    labels = [MetricLabel.make("outcome", "failure"), MetricLabel.make("error", tag)]
+    failureTagCache.set(tag, labels)
+  }
+  return labels
+}
+
+const liveClockPrototype: unknown = Object.getPrototypeOf(Clock.make())
+
+/**
+ * A monotonic reading of `clock` in milliseconds. The live clock's nanoseconds come from a monotonic
+ * source; so does `performance.now()`, which costs no BigInt allocation on the hit path. Any other
+ * clock (`TestClock`, a user's) is read through its nanoseconds.
+ */
+const monotonicOf = (clock: Clock.Clock): () => number =>
+  Object.getPrototypeOf(clock) === liveClockPrototype && typeof performance !== "undefined"
+    ? () => performance.now()
+    : () => Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
+
+const sameToken = (a: AccessToken, b: AccessToken): boolean => a === b || Equal.equals(a.token, b.token)
+
+const lifetimeOf = (token: AccessToken): number => Math.max(0, token.expiresAt - token.issuedAt)
+
+export const make = (
+  fetch: Effect.Effect<AccessToken, TokenError>,
+  settings: Settings
+): Effect.Effect<Driven, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const monotonic = monotonicOf(clock)
+    // The build's span has ended by the time a request runs: requests are root spans, linked from
+    // each waiter's span instead.
+    const runFork = yield* Effect.mapInputContext(
+      FiberSet.makeRuntime<never, void, never>(),
+      (context: Context.Context<Scope.Scope>) =>
+        Context.omit(Tracer.ParentSpan)(context) as Context.Context<Scope.Scope>
+    )
+    const changes = yield* SubscriptionRef.make(Option.none<AccessToken>())
+
+    const policy = settings.retryPolicy
+    const store = settings.store
+    const config: Machine.Config<AccessToken> = {
+      refreshMarginMillis: Duration.toMillis(settings.refreshMargin),
+      minTimeToLiveMillis: Duration.toMillis(settings.minTimeToLive),
+      refreshSpread,
+      maxWaitMillis: Duration.toMillis(settings.maxWait),
+      retry: RetryPolicy.toLimits(policy),
+      same: sameToken
+    }
+
+    // Observability: tags are bounded (environment name, service name); ids never become tags.
+    const tags = [
+      MetricLabel.make("environment", settings.environmentName),
+      MetricLabel.make("service", settings.name)
+    ]
+    const hits = Metric.taggedWithLabels(Observability.cacheHits, tags)
+    const misses = Metric.taggedWithLabels(Observability.cacheMisses, tags)
+    const refreshes = Metric.taggedWithLabels(Observability.refreshesAhead, tags)
+    const limited = Metric.taggedWithLabels(Observability.rateLimited, tags)
+    const requests = Metric.taggedWithLabels(Observability.tokenRequests, tags)
+    const duration = Metric.taggedWithLabels(Observability.tokenRequestDuration, tags)
+    const expiresAt = Metric.taggedWithLabels(Observability.tokenExpiresAt, tags)
+    const A = Observability.attributes
+    const logAnnotations = { [A.environment]: settings.environmentName, [A.service]: settings.name }
+
+    let state: State = Machine.initial
+    // The hit path's view of the state: the refresh instant of a Cached token and its prebuilt success.
+    let fast: { readonly entry: Entry; readonly success: Effect.Effect<AccessToken> } | undefined
+    const phases = new Map<number, Phase>()
+    const spans = new Map<number, Tracer.Span>()
+    const defects = new Map<number, Cause.Cause<never>>()
+    let pendingHits = 0
+
+    const flushHits = () => {
+      if (pendingHits > 0) {
+        hits.unsafeUpdate(pendingHits, noTags)
+        pendingHits = 0
+      }
+    }
+    // Reports the hits counted on the fast path once a second (a real timer, unref'd, so that it neither
+    // keeps a process alive nor runs on TestClock), on every slow path, and when the scope closes.
+    const flusher = setInterval(flushHits, 1000)
+    if (typeof flusher === "object" && flusher !== null && "unref" in flusher) flusher.unref()
+
+    // Fibers are forked with `immediate: false`: a fork inside `step` must not run (and step) before the
+    // step that forked it has finished.
+
+    // Wakes a flight's waiters. A final signal ends the flight's waiting; a back-off or a tick starts
+    // a new phase, handed to the waiters that go on waiting.
+    const wake = (id: number, signal: Wake) => {
+      const phase = phases.get(id)
+      if (phase === undefined) return
+      if (phase.timer !== undefined) phase.timer.unsafeInterruptAsFork(FiberId.none)
+      let next: Phase | undefined
+      if (signal._tag === "BackedOff" || signal._tag === "Tick") {
+        next = newPhase()
+        phases.set(id, next)
+      } else {
+        phases.delete(id)
+        spans.delete(id)
+      }
+      Deferred.unsafeDone(phase.deferred, Exit.succeed({ signal, next }))
+    }
+
+    const successOf = (entry: Entry) =>
+      fast !== undefined && fast.entry === entry ? fast.success : Effect.succeed(entry.token)
+
+    /** Feeds one event to the machine and performs the actions that need no fiber; the rest are returned. */
+    const step = (event: Machine.Event<AccessToken, TokenError>): {
+      readonly actions: ReadonlyArray<Action>
+      readonly after: Effect.Effect<void>
+    } => {
+      const [next, actions] = Machine.transition(state, event, config)
+      state = next
+      fast = next._tag === "Cached" ? { entry: next.entry, success: successOf(next.entry) } : undefined
+      const effects: Array<Effect.Effect<void>> = []
+      for (const action of actions) {
+        switch (action._tag) {
+          case "Launch":
+            if (action.flight.background) {
+              refreshes.unsafeUpdate(1, noTags)
+              effects.push(
+                Effect.logDebug("Refreshing the Zuora token ahead of expiry").pipe(Effect.annotateLogs(logAnnotations))
+              )
+            }
+            phases.set(action.flight.id, newPhase())
+            runFork(runFlight(action.flight, action.delay), { immediate: false })
+            break
+          case "Signal":
+            wake(action.flight, action.signal)
+            break
+          case "Adopted":
+            effects.push(
+              SubscriptionRef.set(changes, Option.some(action.entry.token)),
+              Metric.set(expiresAt, action.entry.token.expiresAt / 1000)
+            )
+            break
+          case "Dropped":
+            if (action.dropped) effects.push(SubscriptionRef.set(changes, Option.none()))
+            break
+          case "Publish":
+            // The whole fleet backs off together.
+            effects.push(store.publishNotBefore(clock.unsafeCurrentTimeMillis() + action.delay))
+            break
+          case "GaveUp":
+            effects.push(
+              (action.serving
+                ? Effect.logWarning("Refreshing the Zuora token failed; the current token is still served")
+                : Effect.logDebug("Getting a Zuora token failed")).pipe(
+                  Effect.annotateLogs({ [A.errorTag]: action.error._tag, ...logAnnotations })
+                )
+            )
+            break
+        }
+      }
+      return { actions, after: effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true }) }
+    }
+
+    const find = <K extends Action["_tag"]>(actions: ReadonlyArray<Action>, tag: K) =>
+      actions.find((action): action is Extract<Action, { _tag: K }> => action._tag === tag)
+
+    // ---- the shared request ----------------------------------------------------------------------
+
+    // One attempt, in its span, with its metrics and log lines (never the secret or the token).
+    const attempt = (n: number): Effect.Effect<AccessToken, TokenError> =>
+      Effect.suspend(() => {
+        const started = monotonic()
+        const elapsed = () => Metric.update(duration, monotonic() - started)
+        return fetch.pipe(
+          Effect.tapBoth({
+            onSuccess: (token) =>
+              Effect.all([
+                elapsed(),
+                Metric.update(Metric.taggedWithLabels(requests, successTags), 1),
+                Effect.annotateCurrentSpan({
+                  [A.status]: 200,
+                  ...(token.requestId === undefined ? {} : { [A.requestId]: token.requestId }),
+                  ...(token.trackId === undefined ? {} : { [A.trackId]: token.trackId })
+                })
+              ], { discard: true }),
+            onFailure: (error) =>
+              Effect.all([
+                elapsed(),
+                Metric.update(Metric.taggedWithLabels(requests, failureTags(error._tag)), 1),
+                Effect.annotateCurrentSpan({
+                  [A.errorTag]: error._tag,
+                  ...("status" in error && error.status !== undefined ? { [A.status]: error.status } : {}),
+                  ...("requestId" in error && error.requestId !== undefined ? { [A.requestId]: error.requestId } : {}),
+                  ...("trackId" in error && error.trackId !== undefined ? { [A.trackId]: error.trackId } : {})
+                }),
+                error._tag === "RateLimited"
+                  ? Effect.zipRight(
+                    Metric.update(limited, 1),
+                    Effect.logWarning("Zuora rate limited the token request (429)").pipe(
+                      Effect.annotateLogs({
+                        [A.attempt]: n,
+                        retryAfterMillis: error.retryAfter === undefined ? "none" : Duration.toMillis(error.retryAfter)
+                      })
+                    )
+                  )
+                  : Effect.logDebug("Zuora token request failed").pipe(
+                    Effect.annotateLogs({ [A.attempt]: n, [A.errorTag]: error._tag })
+                  )
+              ], { discard: true })
+          }),
+          Effect.withSpan(Observability.spans.tokenRequest, {
+            attributes: { [A.environment]: settings.environmentName, [A.service]: settings.name, [A.attempt]: n },
+            captureStackTrace: false
+          })
+        )
+      })
+
+    // Feeds a failure to the machine; true when the flight goes on after the back-off it slept.
+    const failed = (id: number, error: TokenError) =>
+      Effect.flatMap(Random.next, (random) => {
+        const { kind, serverDelay } = RetryPolicy.classify(error)
+        const { actions, after } = step({
+          _tag: "Failed",
+          flight: id,
+          error,
+          kind,
+          serverDelay,
+          now: monotonic(),
+          random
+        })
+        const sleep = find(actions, "Sleep")
+        return Effect.zipRight(
+          after,
+          sleep === undefined ? Effect.succeed(false) : Effect.as(Effect.sleep(Duration.millis(sleep.delay)), true)
+        )
+      })
+
+    // The retry loop: every decision is the machine's.
+    const loop = (id: number, own: { sent?: { readonly token: AccessToken; readonly at: number } }) =>
+      Effect.gen(function*() {
+        while (true) {
+          const due = step({ _tag: "Due", flight: id, now: monotonic() })
+          yield* due.after
+          const send = find(due.actions, "Send")
+          if (send === undefined) return yield* Effect.fail(settled)
+          const at = monotonic()
+          const result = yield* Effect.either(attempt(send.attempt))
+          if (result._tag === "Right") {
+            own.sent = { token: result.right, at }
+            return result.right
+          }
+          if (!(yield* failed(id, result.left))) return yield* Effect.fail(settled)
+        }
+      })
+
+    const entryFor = (token: AccessToken, now: number): Entry =>
+      Machine.entryOf(config, token, now + (token.expiresAt - clock.unsafeCurrentTimeMillis()), lifetimeOf(token), 0)
+
+    // Through a shared store: a fresher token another holder published, the fleet's back-off, then the
+    // loop under the store's lease.
+    const throughStore = (flight: Flight, own: { sent?: { readonly token: AccessToken; readonly at: number } }) => {
+      const adoptable = (token: AccessToken) => {
+        const now = monotonic()
+        return Machine.adoptable(state, config, flight, token, entryFor(token, now).refreshAt, now)
+      }
+      return Effect.gen(function*() {
+        const shared = yield* store.read
+        if (Option.isSome(shared) && adoptable(shared.value)) return shared.value
+        const notBefore = yield* store.readNotBefore
+        const wait = notBefore - clock.unsafeCurrentTimeMillis()
+        if (wait > 0 && !(yield* failed(flight.id, new RateLimited({ retryAfter: Duration.millis(wait) })))) {
+          return yield* Effect.fail(settled)
+        }
+        return yield* store.lease(loop(flight.id, own), adoptable)
+      })
+    }
+
+    const runFlight = (flight: Flight, delay: number): Effect.Effect<void> => {
+      const id = flight.id
+      const own: { sent?: { readonly token: AccessToken; readonly at: number } } = {}
+      const body = Effect.gen(function*() {
+        const span = yield* Effect.option(Effect.currentSpan)
+        if (Option.isSome(span)) spans.set(id, span.value)
+        if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+        while (true) {
+          const result = yield* Effect.either(store === TokenStore.memory ? loop(id, own) : throughStore(flight, own))
+          if (result._tag === "Right") {
+            const token = result.right
+            const now = monotonic()
+            const expiresAt = own.sent !== undefined && own.sent.token === token
+              ? own.sent.at + lifetimeOf(token)
+              : now + (token.expiresAt - clock.unsafeCurrentTimeMillis())
+            const random = yield* Random.next
+            const done = step({
+              _tag: "Succeeded",
+              flight: id,
+              token,
+              expiresAt,
+              lifetime: lifetimeOf(token),
+              now,
+              random
+            })
+            return yield* done.after
+          }
+          if (result.left === settled) return
+          // A failure of the store's lease itself (a holder's back-off): the machine decides as for any.
+          if (!(yield* failed(id, result.left))) return
+        }
+      })
+      return body.pipe(
+        Effect.withSpan(Observability.spans.refresh, {
+          attributes: {
+            [A.environment]: settings.environmentName,
+            [A.service]: settings.name,
+            [A.background]: flight.background
+          },
+          captureStackTrace: false
+        }),
+        Effect.annotateLogs(logAnnotations),
+        Effect.onExit((exit) =>
+          Effect.suspend(() => {
+            if (Exit.isSuccess(exit)) return Effect.void
+            const defect = Cause.isInterruptedOnly(exit.cause) ? undefined : exit.cause
+            if (defect !== undefined) defects.set(id, defect)
+            step({ _tag: "Interrupted", flight: id })
+            defects.delete(id)
+            return defect === undefined
+              ? Effect.void
+              : Effect.logError("The Zuora token request died (a defect)", defect).pipe(
+                Effect.annotateLogs(logAnnotations)
+              )
+          })
+        )
+      )
+    }
+
+    // ---- callers ---------------------------------------------------------------------------------
+
+    // A rate-limit failure reaches callers with the delay as it is obeyed (clamped), not as it was asked.
+    const clamped = (error: TokenError): TokenError =>
+      error._tag === "RateLimited" && error.retryAfter !== undefined &&
+        Duration.toMillis(error.retryAfter) > config.retry.maxRateLimitDelayMillis
+        ? new RateLimited({ ...error, retryAfter: Duration.millis(config.retry.maxRateLimitDelayMillis) })
+        : error
+
+    const linkTo = (id: number) =>
+      Effect.withFiberRuntime<void>((fiber) => {
+        const current = fiber.currentSpan
+        const span = spans.get(id)
+        if (current !== undefined && current._tag === "Span" && span !== undefined && current !== span) {
+          current.addLinks([{ _tag: "SpanLink", span, attributes: { [A.background]: false } }])
+        }
+        return Effect.void
+      })
+
+    const awaitPhase = (id: number, phase: Phase, deadline: number): Effect.Effect<AccessToken, TokenError> =>
+      Effect.suspend(() => {
+        const now = monotonic()
+        if (phase.timer === undefined && config.maxWaitMillis > 0 && deadline > now) {
+          phase.timer = runFork(
+            Effect.zipRight(
+              Effect.sleep(Duration.millis(deadline - now)),
+              Effect.sync(() => wake(id, { _tag: "Tick" }))
+            ),
+            { immediate: false }
+          )
+        }
+        return Effect.zipRight(
+          linkTo(id),
+          Effect.flatMap(Deferred.await(phase.deferred), ({ next, signal }): Effect.Effect<AccessToken, TokenError> => {
+            switch (signal._tag) {
+              case "Token":
+                return successOf(signal.entry)
+              case "Failed":
+                return Effect.fail(clamped(signal.error))
+              case "Interrupted": {
+                const defect = defects.get(id)
+                return defect === undefined ? Effect.interrupt : Effect.failCause(defect)
+              }
+              case "BackedOff": {
+                const at = monotonic()
+                return signal.until > deadline || next === undefined
+                  ? Effect.fail(new RateLimited({ retryAfter: Duration.millis(Math.ceil(signal.until - at)) }))
+                  : awaitPhase(id, next, deadline)
+              }
+              case "Tick": {
+                // The deadline bounds the waiting through back-offs: an attempt already on the wire is
+                // still waited for (its own timeout bounds it), a back-off still running is not.
+                const at = monotonic()
+                const left = Machine.waitLeft(state, at)
+                return (at >= deadline && left !== undefined) || next === undefined
+                  ? Effect.fail(new RateLimited({ retryAfter: Duration.millis(Math.ceil(left ?? 0)) }))
+                  : awaitPhase(id, next, deadline)
+              }
+            }
+          })
+        )
+      })
+
+    const ask = (tag: "Get" | "Refresh"): Effect.Effect<AccessToken, TokenError> =>
+      Effect.suspend(() => {
+        flushHits()
+        const now = monotonic()
+        const { actions, after } = step({ _tag: tag, now })
+        for (const action of actions) {
+          switch (action._tag) {
+            case "Serve":
+              hits.unsafeUpdate(1, noTags)
+              return Effect.zipRight(after, successOf(action.entry))
+            case "Await": {
+              misses.unsafeUpdate(1, noTags)
+              // Taken now, in this synchronous section: the flight may end before the caller awaits.
+              const phase = phases.get(action.flight)
+              return phase === undefined
+                ? Effect.zipRight(after, Effect.interrupt)
+                : Effect.zipRight(after, awaitPhase(action.flight, phase, now + config.maxWaitMillis))
+            }
+            case "Reject":
+              misses.unsafeUpdate(1, noTags)
+              return Effect.zipRight(
+                after,
+                Effect.fail(new RateLimited({ retryAfter: Duration.millis(Math.ceil(action.delay)) }))
+              )
+            case "Interrupt":
+              return Effect.zipRight(after, Effect.interrupt)
+          }
+        }
+        return Effect.zipRight(after, Effect.interrupt)
+      })
+
+    const slow = ask("Get")
+
+    // The cache hit: one suspend, one monotonic reading, one comparison, a success built once per token.
+    const get: Effect.Effect<AccessToken, TokenError> = Effect.suspend(() => {
+      const hit = fast
+      if (hit !== undefined && monotonic() < hit.entry.refreshAt) {
+        // Counted here, reported to the metric in batches (a metric update per hit would double its cost).
+        pendingHits++
+        return hit.success
+      }
+      return slow
+    })
+
+    const unsafeHit = (): AccessToken | undefined => {
+      const hit = fast
+      if (hit !== undefined && monotonic() < hit.entry.refreshAt) {
+        pendingHits++
+        return hit.entry.token
+      }
+      return undefined
+    }
+
+    const invalidate = (token: AccessToken): Effect.Effect<boolean> =>
+      Effect.suspend(() => {
+        const { actions, after } = step({ _tag: "Invalidate", token })
+        const dropped = find(actions, "Dropped")?.dropped ?? false
+        return Effect.as(Effect.zipRight(after, store.invalidate(token)), dropped)
+      })
+
+    const status: Effect.Effect<Status> = Effect.sync(() => {
+      const now = monotonic()
+      const s = state
+      const entry = s._tag === "Closed" || s._tag === "Empty" ? undefined : s.entry
+      return {
+        state: s._tag,
+        expiresIn: entry === undefined
+          ? Option.none()
+          : Option.some(Duration.millis(Math.max(0, Math.round(entry.expiresAt - now)))),
+        lastError: s._tag === "Closed" ? Option.none() : Option.fromNullable(s.lastError),
+        backOff: s._tag === "BackingOff" && s.until > now
+          ? Option.some(Duration.millis(Math.ceil(s.until - now)))
+          : Option.none()
+      }
+    })
+
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        step({ _tag: "Close" })
+        clearInterval(flusher)
+        flushHits()
+      })
+    )
+
+    return {
+      get,
+      refresh: ask("Refresh"),
+      invalidate,
+      peek: Effect.sync(() => {
+        const s = state
+        const entry = s._tag === "Closed" || s._tag === "Empty" ? undefined : s.entry
+        return entry !== undefined && monotonic() < entry.usableUntil ? Option.some(entry.token) : Option.none()
+      }),
+      status,
+      changes: Stream.filterMap(changes.changes, (token) => token),
+      unsafeHit
+    }
+  })
