@@ -5,18 +5,26 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { AccessToken } from "../src/AccessToken.js"
+import * as Observability from "../src/Observability.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import { InvalidClient, RateLimited, ServerError } from "../src/TokenError.js"
 import * as TokenService from "../src/TokenService.js"
 import type * as TokenStore from "../src/TokenStore.js"
+import * as ZuoraEnvironment from "../src/ZuoraEnvironment.js"
 import { credentials, fake, tokenBody } from "./utils/FakeHttp.js"
 import { scriptedFetch } from "./utils/ScriptedFetch.js"
+import * as TestLogger from "./utils/TestLogger.js"
+
+const environment = ZuoraEnvironment.UsCentralSandbox
 
 const value = (token: { readonly token: Redacted.Redacted<string> }) => Redacted.value(token.token)
 
@@ -447,6 +455,162 @@ describe("TokenService.layerTest", () => {
       const tokens = yield* TokenService.TokenService
       assert.strictEqual(value(yield* tokens.get), "test-token")
     }).pipe(Effect.provide(TokenService.layerTest("test-token"))))
+
+  it.effect("issue 12, case 9: every build of the same layer starts at the first answer", () =>
+    Effect.gen(function*() {
+      const Scripted = TokenService.layerTest(["first", "second"])
+      const firstAndSecond = Effect.gen(function*() {
+        const tokens = yield* TokenService.TokenService
+        const first = yield* tokens.get
+        yield* tokens.invalidate(first)
+        return [value(first), value(yield* tokens.get)]
+      })
+      // Two provides are two builds: the second must not start where the first left off.
+      assert.deepStrictEqual(yield* Effect.provide(firstAndSecond, Scripted), ["first", "second"])
+      assert.deepStrictEqual(yield* Effect.provide(firstAndSecond, Scripted), ["first", "second"])
+    }))
+})
+
+describe("TokenService: refresh, invalidate, status, changes", () => {
+  it.scoped("invalidate says whether it dropped the token", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch()
+      const service = yield* TokenService.makeWith(fetch)
+      const token0 = yield* service.get
+      assert.isTrue(yield* service.invalidate(token0), "the current token is dropped")
+      assert.isFalse(yield* service.invalidate(token0), "already gone")
+      const token1 = yield* service.get
+      assert.isFalse(yield* service.invalidate(token0), "an older token: nothing dropped")
+      assert.strictEqual(yield* service.get, token1)
+    }))
+
+  it.scoped("refresh forces a new token, and joins a request in flight instead of sending another", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({ latency: "1 second" })
+      const service = yield* TokenService.makeWith(fetch)
+      const warm = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("1 second")
+      const token0 = yield* Fiber.join(warm)
+      const forced = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(service.refresh))
+      const getter = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("1 second")
+      const refreshed = yield* Effect.forEach(forced, Fiber.join)
+      assert.strictEqual(counter.calls, 2, "ten refreshes at once: one request")
+      assert.isTrue(refreshed.every((token) => value(token) === "token-1"))
+      assert.strictEqual(yield* Fiber.join(getter), token0, "get is served the valid token meanwhile")
+      assert.strictEqual(value(yield* service.get), "token-1")
+    }))
+
+  it.scoped("refresh sends nothing inside a back-off: it waits like get", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        answer: (call) =>
+          call === 1 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(5) })) : undefined
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      yield* service.get
+      const first = yield* Effect.fork(service.refresh)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(counter.calls, 2)
+      const second = yield* Effect.fork(service.refresh)
+      yield* TestClock.adjust("4 seconds")
+      assert.strictEqual(counter.calls, 2, "no request inside the back-off")
+      yield* TestClock.adjust("1 second")
+      const [a, b] = [yield* Fiber.join(first), yield* Fiber.join(second)]
+      assert.strictEqual(value(a), "token-2")
+      assert.strictEqual(a, b)
+      assert.strictEqual(counter.calls, 3)
+    }))
+
+  it.scoped("status reports the state, the time to expiry, the last error and the back-off left", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch({
+        expiresIn: "1 hour",
+        answer: (call) =>
+          call === 0 ? Effect.fail(new RateLimited({ status: 429, retryAfter: Duration.seconds(10) })) : undefined
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      const empty = yield* service.status
+      assert.strictEqual(empty.state, "Empty")
+      assert.isTrue(Option.isNone(empty.expiresIn) && Option.isNone(empty.lastError))
+      const waiting = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("4 seconds")
+      const backingOff = yield* service.status
+      assert.strictEqual(backingOff.state, "BackingOff")
+      assert.isTrue(Option.isSome(backingOff.backOff) && Duration.toMillis(backingOff.backOff.value) === 6_000)
+      assert.isTrue(Option.isSome(backingOff.lastError) && backingOff.lastError.value._tag === "RateLimited")
+      yield* TestClock.adjust("6 seconds")
+      yield* Fiber.join(waiting)
+      const cached = yield* service.status
+      assert.strictEqual(cached.state, "Cached")
+      assert.isTrue(Option.isNone(cached.lastError), "a token replaces the last error")
+      assert.isTrue(Option.isSome(cached.expiresIn) && Duration.toMillis(cached.expiresIn.value) === 3_600_000)
+    }))
+
+  it.scoped("changes emits the current token, then each new one, and starts no request", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch()
+      const service = yield* TokenService.makeWith(fetch)
+      const seen: Array<string> = []
+      yield* Effect.fork(Stream.runForEach(service.changes, (token) => Effect.sync(() => seen.push(value(token)))))
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(counter.calls, 0, "subscribing sends nothing")
+      assert.deepStrictEqual(seen, [])
+      const token0 = yield* service.get
+      yield* TestClock.adjust("1 millis")
+      yield* service.invalidate(token0)
+      yield* service.get
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(seen, ["token-0", "token-1"])
+      const late: Array<string> = []
+      yield* Effect.fork(Stream.runForEach(service.changes, (token) => Effect.sync(() => late.push(value(token)))))
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(late, ["token-1"], "a late subscriber gets the current token first")
+    }))
+})
+
+describe("TokenService.toAsync: a Promise bridge for code outside Effect", () => {
+  it.scoped("a cold call runs get; a warm call resolves at once with the same promise, without a fiber", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch()
+      const service = yield* TokenService.makeWith(fetch)
+      const bearer = yield* TokenService.toAsync(service)
+      const cold = yield* Effect.promise(() => bearer())
+      assert.strictEqual(cold, "token-0")
+      const warm1 = bearer()
+      const warm2 = bearer()
+      assert.strictEqual(warm1, warm2, "an already-resolved promise, reused: no fiber started")
+      assert.strictEqual(yield* Effect.promise(() => warm1), "token-0")
+      assert.strictEqual(counter.calls, 1)
+    }))
+
+  it.scoped("a failure rejects with the TokenError itself", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch({ answer: () => Effect.fail(new InvalidClient({ status: 401 })) })
+      const service = yield* TokenService.makeWith(fetch)
+      const bearer = yield* TokenService.toAsync(service)
+      const rejected = yield* Effect.promise(() => bearer().then(() => undefined, (error: unknown) => error))
+      assert.instanceOf(rejected, InvalidClient)
+    }))
+})
+
+describe("TokenService: logging (issue 12, case 11)", () => {
+  it.scoped("a failure returned to the caller and handled there is one Debug line with the annotations, never an ERROR", () =>
+    Effect.gen(function*() {
+      const logs = TestLogger.make()
+      yield* Effect.gen(function*() {
+        const { fetch } = scriptedFetch({ answer: () => Effect.fail(new InvalidClient({ status: 401 })) })
+        const service = yield* TokenService.makeWith(fetch, { name: "billing", environment: environment })
+        yield* service.get.pipe(Effect.catchTag("InvalidClient", () => Effect.void))
+      }).pipe(Effect.provide(logs.layer), Logger.withMinimumLogLevel(LogLevel.All))
+      assert.deepStrictEqual(logs.at("ERROR"), [])
+      const failures = logs.lines.filter((line) => line.message === "Getting a Zuora token failed")
+      assert.strictEqual(failures.length, 1)
+      assert.strictEqual(failures[0]!.level, "DEBUG")
+      assert.strictEqual(failures[0]!.annotations[Observability.attributes.environment], "us-central-sandbox")
+      assert.strictEqual(failures[0]!.annotations[Observability.attributes.service], "billing")
+      assert.strictEqual(failures[0]!.annotations[Observability.attributes.errorTag], "InvalidClient")
+    }))
 })
 
 describe("TokenService: edge cases found in review", () => {

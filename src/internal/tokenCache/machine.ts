@@ -369,18 +369,22 @@ const onSucceeded = <T, E>(
   const now = event.now
   const candidate = entryOf(config, event.token, event.expiresAt, event.lifetime, event.random)
   const current = state.entry
-  // A shared store may hand back an older copy: keep the current token while it is fresher.
-  const entry = current !== undefined && current.expiresAt > candidate.expiresAt && now < current.refreshAt
+  // A shared store or a server may hand back an older copy: a usable current token that lives longer
+  // is kept, unless this flight was forced to replace it.
+  const entry = flight.exclude === undefined && usable(current, now) && current.expiresAt > candidate.expiresAt
     ? current
     : candidate
   const fresher = now < entry.refreshAt
   const signal = { _tag: "Signal", flight: flight.id, signal: { _tag: "Token", entry } } as const
+  if (!usable(entry, now)) {
+    // Dead on arrival: nothing is cached nor announced; the waiters get it as the request's outcome.
+    return [{ _tag: "Empty", refused: state.refused, lastError: state.lastError, flights: state.flights }, [
+      signal,
+      { _tag: "End" }
+    ]]
+  }
   const actions: Array<Action<T, E>> = entry === candidate ? [{ _tag: "Adopted", entry }, signal] : [signal]
   actions.push({ _tag: "End" })
-  if (!usable(entry, now)) {
-    // Dead on arrival: nothing is cached; the waiters get it as the request's outcome.
-    return [{ _tag: "Empty", refused: state.refused, lastError: state.lastError, flights: state.flights }, actions]
-  }
   // A "new" token that is no fresher (a server handing back its cached one) holds the next refresh
   // off as a failure would, or every get in the window would send a request.
   const failures = fresher ? 0 : state.failures + 1
@@ -418,10 +422,9 @@ const onFailed = <T, E>(
     now - flight.startedAt,
     event.random
   )
-  const publish: ReadonlyArray<Action<T, E>> = event.kind === "RateLimited" && event.serverDelay !== undefined &&
-      event.serverDelay > 0
-    ? [{ _tag: "Publish", delay: Retry.clampServerDelay(config.retry, event.serverDelay) }]
-    : []
+  // A 429's delay as it is obeyed: shared with a store's other holders, and held after the loop gives up.
+  const hold = event.kind === "RateLimited" ? Retry.obeyedDelay(config.retry, event.serverDelay) : 0
+  const publish: ReadonlyArray<Action<T, E>> = hold > 0 ? [{ _tag: "Publish", delay: hold }] : []
   if (decision !== undefined) {
     const until = now + decision.delay
     return [
@@ -451,9 +454,6 @@ const onFailed = <T, E>(
     { _tag: "End" }
   ]
   // A 429's delay still holds after the loop gave up: nothing is sent before it ends.
-  const hold = event.kind === "RateLimited" && event.serverDelay !== undefined
-    ? Retry.clampServerDelay(config.retry, event.serverDelay)
-    : 0
   const failures = state.failures + 1
   if (hold > 0) {
     return [

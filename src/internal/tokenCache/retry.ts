@@ -37,9 +37,19 @@ export const noRetries: Counters = { rateLimitedRetries: 0, transientRetries: 0 
 export const backoffCeiling = (self: BackoffLimits, n: number): number =>
   Math.min(self.maxMillis, self.baseMillis * 2 ** Math.min(n, 52))
 
-/** A server-given delay as it is obeyed: never negative, never longer than `maxRateLimitDelayMillis`. */
+/** A server-given delay clamped to `[0, maxRateLimitDelayMillis]` (NaN and negative values are 0). */
 export const clampServerDelay = (limits: RetryLimits, delay: number): number =>
-  Math.min(Math.max(0, Number.isFinite(delay) ? delay : limits.maxRateLimitDelayMillis), limits.maxRateLimitDelayMillis)
+  Number.isNaN(delay) || delay <= 0 ? 0 : Math.min(delay, limits.maxRateLimitDelayMillis)
+
+/**
+ * A server-given delay as it is obeyed: 0 when there is none to obey; otherwise clamped to
+ * `maxRateLimitDelayMillis` and never shorter than the rate-limit backoff's base (no answer, such as
+ * `Retry-After: 0.001`, makes the loop hammer the endpoint).
+ */
+export const obeyedDelay = (limits: RetryLimits, delay: number | undefined): number => {
+  const clamped = delay === undefined ? 0 : clampServerDelay(limits, delay)
+  return clamped === 0 ? 0 : Math.min(Math.max(clamped, limits.rateLimited.baseMillis), limits.maxRateLimitDelayMillis)
+}
 
 /**
  * The delay before the next attempt, with the counters after it; `undefined` to stop.
@@ -62,10 +72,9 @@ export const decide = (
   if (kind === "Fatal") return undefined
   let delay: number
   let next: Counters
-  const asked = serverDelay === undefined ? 0 : clampServerDelay(limits, serverDelay)
+  const asked = obeyedDelay(limits, serverDelay)
   if (kind === "RateLimited" && asked > 0) {
-    // Never shorter than the backoff's base: no answer (`Retry-After: 0.001`) makes the loop hammer.
-    delay = Math.max(asked, limits.rateLimited.baseMillis)
+    delay = asked
     next = counters
   } else if (kind === "RateLimited") {
     if (counters.rateLimitedRetries >= limits.rateLimited.maxRetries) return undefined

@@ -1,0 +1,117 @@
+/**
+ * Every option is decoded by a Schema when the service is built: a bad value is an
+ * `InvalidConfiguration` naming the option, at build, never a hang, a `NaN` or an unlimited loop. And
+ * whatever the margins, the fast path never serves a token past its usable instant.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as TokenService from "../src/TokenService.js"
+import { scriptedFetch } from "./utils/ScriptedFetch.js"
+
+const buildWith = (options: TokenService.CacheOptions) =>
+  Effect.gen(function*() {
+    const { counter, fetch } = scriptedFetch()
+    const built = yield* Effect.either(TokenService.makeWith(fetch, options))
+    return { built, calls: counter.calls }
+  })
+
+/** A value as it comes from an environment variable: a string nobody type-checked. */
+const fromEnvironment = (value: string) => value as Duration.DurationInput
+
+describe("options are decoded at build (issue 12, cases 7 and 8)", () => {
+  const bad: ReadonlyArray<readonly [string, TokenService.CacheOptions, string]> = [
+    ["refreshMargin: \"5m\"", { refreshMargin: fromEnvironment("5m") }, "refreshMargin"],
+    ["minTimeToLive: \"ten seconds\"", { minTimeToLive: fromEnvironment("ten seconds") }, "minTimeToLive"],
+    ["maxWait: -1", { maxWait: -1 }, "maxWait"],
+    ["refreshMargin: NaN", { refreshMargin: Number.NaN }, "refreshMargin"],
+    ["refreshMargin: Infinity", { refreshMargin: Number.POSITIVE_INFINITY }, "refreshMargin"],
+    [
+      "retryPolicy.rateLimited.maxRetries: NaN",
+      { retryPolicy: { rateLimited: { maxRetries: Number.NaN } } },
+      "retryPolicy.rateLimited.maxRetries"
+    ],
+    ["retryPolicy.transient.maxRetries: Infinity", {
+      retryPolicy: { transient: { maxRetries: Number.POSITIVE_INFINITY } }
+    }, "retryPolicy.transient.maxRetries"],
+    [
+      "retryPolicy.transient.maxRetries: 1.5",
+      { retryPolicy: { transient: { maxRetries: 1.5 } } },
+      "retryPolicy.transient.maxRetries"
+    ],
+    ["retryPolicy.budget: \"forever\"", { retryPolicy: { budget: fromEnvironment("forever") } }, "retryPolicy.budget"],
+    ["retryPolicy.maxRateLimitDelay: \"1 day later\"", {
+      retryPolicy: { maxRateLimitDelay: fromEnvironment("1 day later") }
+    }, "retryPolicy.maxRateLimitDelay"],
+    ["name with a space", { name: "my service" }, "name"]
+  ]
+  for (const [label, options, setting] of bad) {
+    it.scoped(`case 7: ${label} is InvalidConfiguration at build, naming ${setting}, and nothing is sent`, () =>
+      Effect.gen(function*() {
+        const { built, calls } = yield* buildWith(options)
+        assert.isTrue(Either.isLeft(built), "the build fails")
+        if (Either.isLeft(built)) {
+          assert.strictEqual(built.left._tag, "InvalidConfiguration")
+          if (built.left._tag === "InvalidConfiguration") {
+            assert.strictEqual(built.left.setting, setting)
+            assert.isAbove(built.left.description.length, 0)
+          }
+        }
+        assert.strictEqual(calls, 0)
+      }))
+  }
+
+  it("RetryPolicy.make decodes the same way: maxRetries NaN is refused, not unlimited", () => {
+    const made = RetryPolicy.make({ rateLimited: { maxRetries: Number.NaN } })
+    assert.isTrue(Either.isLeft(made) && made.left.setting === "retryPolicy.rateLimited.maxRetries")
+    const good = RetryPolicy.make({ budget: "5 seconds", transient: { maxRetries: 1 } })
+    assert.isTrue(Either.isRight(good) && good.right.transient.maxRetries === 1)
+  })
+
+  it.scoped("good options in every DurationInput form are accepted", () =>
+    Effect.gen(function*() {
+      const { built } = yield* buildWith({
+        refreshMargin: "5 minutes",
+        minTimeToLive: 10_000,
+        maxWait: [30, 0],
+        retryPolicy: { budget: "90 seconds", rateLimited: { maxRetries: 2 } },
+        name: "billing-eu"
+      })
+      assert.isTrue(Either.isRight(built))
+    }))
+
+  const margins: ReadonlyArray<readonly [string, TokenService.CacheOptions]> = [
+    ["refreshMargin 0", { refreshMargin: 0 }],
+    ["refreshMargin 5 s below minTimeToLive 10 s", { refreshMargin: "5 seconds", minTimeToLive: "10 seconds" }]
+  ]
+  for (const [label, options] of margins) {
+    it.scoped(`case 8: ${label}: the fast path never serves a token with less than minTimeToLive left`, () =>
+      Effect.gen(function*() {
+        const { counter, fetch } = scriptedFetch({ expiresIn: "1 hour", latency: "1 second" })
+        const service = yield* TokenService.makeWith(fetch, options)
+        const first = yield* Effect.fork(service.get)
+        yield* TestClock.adjust("1 second")
+        const token0 = yield* Fiber.join(first)
+        // From 10 s before expiry (the minimum time to live) the old token is never handed out.
+        for (const before of [10_000, 9_000, 5_000, 1]) {
+          yield* TestClock.setTime(token0.expiresAt - before)
+          const next = yield* Effect.fork(service.get)
+          yield* TestClock.adjust("1 second")
+          const served = yield* Fiber.join(next)
+          assert.notStrictEqual(
+            Redacted.value(served.token),
+            Redacted.value(token0.token),
+            `${before} ms before expiry`
+          )
+        }
+        assert.isAtLeast(counter.calls, 2)
+        assert.isTrue(Option.isSome(yield* service.peek))
+      }))
+  }
+})
