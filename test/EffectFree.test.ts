@@ -1,0 +1,44 @@
+/**
+ * The Effect-free core: the files both Effect editions will share import nothing from `effect` or
+ * `@effect/*`, directly or through another import, so that a copy of `effect` of the other major can
+ * never be pulled in by them ("Not a valid effect" at run time).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const src = fileURLToPath(new URL("../src/", import.meta.url))
+
+/** The shared core, relative to src/. */
+const core = ["internal/tokenCache/machine.ts", "internal/tokenCache/retry.ts"]
+
+const specifiers = (text: string): ReadonlyArray<string> =>
+  [...text.matchAll(/^\s*(?:import|export)\b[^"']*?from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']/gm)]
+    .map((m) => m[1] ?? m[2]!)
+
+const importsOf = (file: string): ReadonlyArray<string> => specifiers(fs.readFileSync(path.join(src, file), "utf8"))
+
+describe("the Effect-free core", () => {
+  for (const file of core) {
+    it(`${file} imports nothing from effect, directly or indirectly`, () => {
+      const seen = new Set<string>()
+      const visit = (current: string) => {
+        if (seen.has(current)) return
+        seen.add(current)
+        for (const specifier of importsOf(current)) {
+          assert.isTrue(specifier.startsWith("."), `${current} imports ${specifier}: only relative imports of the core`)
+          const target = path.normalize(path.join(path.dirname(current), specifier.replace(/\.js$/, ".ts")))
+          assert.include(core, target, `${current} imports ${target}, which is not part of the Effect-free core`)
+          visit(target)
+        }
+      }
+      visit(file)
+    })
+  }
+
+  it("the check sees imports: a file importing effect is caught", () => {
+    const sample = "import * as Effect from \"effect/Effect\"\nexport { x } from \"./y.js\"\nimport \"effect\"\n"
+    assert.deepStrictEqual(specifiers(sample), ["effect/Effect", "./y.js", "effect"])
+  })
+})
