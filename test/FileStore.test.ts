@@ -52,6 +52,31 @@ describe("FileStore", () => {
       assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
     }), { timeout: 40_000 })
 
+  it.scopedLive("refresh goes through the store: a forced token is published, and the other holder's refresh adopts it", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      const a = yield* service(simulator, directory)
+      const b = yield* service(simulator, directory)
+      const first = yield* a.get
+      assert.strictEqual(Redacted.value((yield* b.get).token), Redacted.value(first.token))
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 1, "b adopted a's token")
+      const forced = yield* a.refresh
+      assert.notStrictEqual(
+        Redacted.value(forced.token),
+        Redacted.value(first.token),
+        "refresh does not adopt the current token"
+      )
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 2)
+      const adopted = yield* b.refresh
+      assert.strictEqual(
+        Redacted.value(adopted.token),
+        Redacted.value(forced.token),
+        "b's refresh adopts a's new token"
+      )
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 2, "through the store: no request of b's own")
+    }))
+
   it.scopedLive("entries are written with mode 0600, sealed, and no temporary file is left", () =>
     Effect.gen(function*() {
       const directory = yield* tempDirectory
