@@ -135,13 +135,14 @@ describe("Observability", () => {
       const simulator = yield* ZuoraSimulator.make()
       yield* simulator.script(ZuoraSimulator.Answer.Status({ status: 503 }))
       const program = Effect.gen(function*() {
+        // Built inside a span of the app's start-up, asked inside a span of one of its requests.
         const tokens = yield* TokenService.make({
           credentials: simulator.credentials,
           retryPolicy: fastPolicy,
           request: { trackId: "otel-test" },
           name: "otel"
-        })
-        yield* tokens.get
+        }).pipe(Effect.withSpan("app.build"))
+        yield* tokens.get.pipe(Effect.withSpan("app.request"))
         yield* Effect.promise(() => reader.forceFlush())
         // Read before the SDK shuts down: its in-memory exporter forgets everything on shutdown.
         return [...spans.getFinishedSpans()]
@@ -156,7 +157,16 @@ describe("Observability", () => {
       assert.isString(attempts[1]!.attributes[Observability.attributes.requestId])
       assert.strictEqual(attempts[1]!.attributes[Observability.attributes.attempt], 2)
       assert.strictEqual(attempts[1]!.attributes[Observability.attributes.environment], "custom")
-      assert.isDefined(finished.find((s) => s.name === Observability.spans.refresh))
+      const refresh = finished.find((s) => s.name === Observability.spans.refresh)
+      assert.isDefined(refresh)
+      // The shared request is not a child of the build's ended span; the caller's span links to it.
+      const build = finished.find((s) => s.name === "app.build")!
+      assert.notStrictEqual(refresh!.parentSpanContext?.spanId, build.spanContext().spanId)
+      const request = finished.find((s) => s.name === "app.request")!
+      assert.isTrue(
+        request.links.some((link) => link.context.spanId === refresh!.spanContext().spanId),
+        "the waiter's span links to the shared request"
+      )
       const exported = metrics.getMetrics().flatMap((m) => m.scopeMetrics.flatMap((s) => s.metrics))
       const names = new Set(exported.map((m) => m.descriptor.name))
       assert.isTrue(names.has("zuora_oauth_token_requests_total"), [...names].join(","))
