@@ -27,8 +27,9 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Schema from "effect/Schema"
 import * as options_ from "./internal/options.js"
+import { classify, toLimits } from "./internal/tokenCache/policy.js"
 import * as Retry from "./internal/tokenCache/retry.js"
-import { type InvalidConfiguration, isRetryable, type TokenError } from "./TokenError.js"
+import type { InvalidConfiguration, TokenError } from "./TokenError.js"
 
 /**
  * Exponential backoff with full jitter: the n-th retry (from 0) waits a random delay in
@@ -160,26 +161,6 @@ export const make = (options: Options = {}): Either.Either<RetryPolicy, InvalidC
   options_.decode(OptionsSchema, options, "retryPolicy")
 
 /**
- * The policy in plain milliseconds, as the state machine of `TokenService` reads it.
- *
- * @since 0.1.0
- * @category Utils
- */
-export const toLimits = (self: RetryPolicy): Retry.RetryLimits => {
-  const backoff = (b: Backoff): Retry.BackoffLimits => ({
-    maxRetries: b.maxRetries,
-    baseMillis: Duration.toMillis(b.baseDelay),
-    maxMillis: Duration.toMillis(b.maxDelay)
-  })
-  return {
-    rateLimited: backoff(self.rateLimited),
-    transient: backoff(self.transient),
-    budgetMillis: Duration.toMillis(self.budget),
-    maxRateLimitDelayMillis: Duration.toMillis(self.maxRateLimitDelay)
-  }
-}
-
-/**
  * The state a retry schedule keeps between failures.
  *
  * @since 0.1.0
@@ -204,22 +185,6 @@ export const backoffCeiling = (self: Backoff, n: number): number =>
     baseMillis: Duration.toMillis(self.baseDelay),
     maxMillis: Duration.toMillis(self.maxDelay)
   }, n)
-
-/**
- * What a failure is for retrying, and the delay the server asked for (milliseconds), if any.
- *
- * @since 0.1.0
- * @category Utils
- */
-export const classify = (error: TokenError): { readonly kind: Retry.Kind; readonly serverDelay: number | undefined } =>
-  !isRetryable(error)
-    ? { kind: "Fatal", serverDelay: undefined }
-    : error._tag === "RateLimited"
-    ? {
-      kind: "RateLimited",
-      serverDelay: error.retryAfter === undefined ? undefined : Duration.toMillis(error.retryAfter)
-    }
-    : { kind: "Transient", serverDelay: undefined }
 
 /**
  * The decision for one failure: the delay before the next attempt in milliseconds, or `undefined` to

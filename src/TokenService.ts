@@ -131,8 +131,9 @@ export class TokenService extends Context.Tag("effect-zuora-oauth/TokenService")
 /**
  * The default refresh margin: 5 minutes before expiry (clamped to half the token's lifetime).
  *
- * Zuora's tokens live an hour. The refresh ahead starts at a random point of the margin's first half
- * (5 to 2.5 minutes before expiry), which leaves a whole retry budget (2 minutes) before the token
+ * Zuora's tokens live an hour. The refresh ahead starts at a random point in the first half of the
+ * span from the margin's start to the usable instant (5 min to 2 min 35 s before expiry), which leaves
+ * a whole retry budget (2 minutes) before the token
  * runs out, at the cost of about one token in twelve more than strictly needed. Callers never wait
  * for a refresh ahead, so a wider margin costs them nothing.
  *
@@ -334,7 +335,11 @@ export const make = (
   Effect.gen(function*() {
     const credentials = yield* toCredentials(options.credentials)
     const client = yield* HttpClient.HttpClient
-    const prepared = yield* TokenRequest.validateOptions(options.request)
+    // The request's options are named from the service's options: `request.timeout`.
+    const prepared = yield* Either.mapLeft(
+      TokenRequest.validateOptions(options.request),
+      (error) => new InvalidConfiguration({ setting: `request.${error.setting}`, description: error.description })
+    )
     const environment = options.environment ?? (Effect.isEffect(credentials) ? undefined : credentials.environment)
     let storeContext: TokenStore.StoreContext | undefined
     if (options.store !== undefined) {

@@ -3,6 +3,7 @@
  * `InvalidConfiguration` naming the option, at build, never a hang, a `NaN` or an unlimited loop. And
  * whatever the margins, the fast path never serves a token past its usable instant.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as TokenService from "../src/TokenService.js"
+import { credentials, fake } from "./utils/FakeHttp.js"
 import { scriptedFetch } from "./utils/ScriptedFetch.js"
 
 const buildWith = (options: TokenService.CacheOptions) =>
@@ -66,6 +68,19 @@ describe("options are decoded at build (issue 12, cases 7 and 8)", () => {
         assert.strictEqual(calls, 0)
       }))
   }
+
+  it.scoped("a bad token request option is named from the service's options: request.timeout", () =>
+    Effect.gen(function*() {
+      const built = yield* Effect.either(
+        TokenService.make({ credentials, request: { timeout: fromEnvironment("5m") } }).pipe(
+          Effect.provideService(HttpClient.HttpClient, fake(() => ({ status: 500 })).client)
+        )
+      )
+      assert.isTrue(Either.isLeft(built) && built.left._tag === "InvalidConfiguration")
+      if (Either.isLeft(built) && built.left._tag === "InvalidConfiguration") {
+        assert.strictEqual(built.left.setting, "request.timeout")
+      }
+    }))
 
   it("RetryPolicy.make decodes the same way: maxRetries NaN is refused, not unlimited", () => {
     const made = RetryPolicy.make({ rateLimited: { maxRetries: Number.NaN } })

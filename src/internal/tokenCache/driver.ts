@@ -40,6 +40,7 @@ import * as RetryPolicy from "../../RetryPolicy.js"
 import { RateLimited, type TokenError } from "../../TokenError.js"
 import * as TokenStore from "../../TokenStore.js"
 import * as Machine from "./machine.js"
+import { classify, toLimits } from "./policy.js"
 
 type State = Machine.State<AccessToken, TokenError>
 type Action = Machine.Action<AccessToken, TokenError>
@@ -154,7 +155,7 @@ export const make = (
       minTimeToLiveMillis: Duration.toMillis(settings.minTimeToLive),
       refreshSpread,
       maxWaitMillis: Duration.toMillis(settings.maxWait),
-      retry: RetryPolicy.toLimits(policy),
+      retry: toLimits(policy),
       same: sameToken
     }
 
@@ -323,7 +324,7 @@ export const make = (
     // Feeds a failure to the machine; true when the flight goes on after the back-off it slept.
     const failed = (id: number, error: TokenError) =>
       Effect.flatMap(Random.next, (random) => {
-        const { kind, serverDelay } = RetryPolicy.classify(error)
+        const { kind, serverDelay } = classify(error)
         const { actions, after } = step({
           _tag: "Failed",
           flight: id,
@@ -559,7 +560,10 @@ export const make = (
       Effect.suspend(() => {
         const { actions, after } = step({ _tag: "Invalidate", token })
         const dropped = find(actions, "Dropped")?.dropped ?? false
-        return Effect.as(Effect.zipRight(after, store.invalidate(token)), dropped)
+        return Effect.as(
+          Effect.zipRight(after, store.invalidate(token).pipe(Effect.annotateLogs(logAnnotations))),
+          dropped
+        )
       })
 
     const status: Effect.Effect<Status> = Effect.sync(() => {

@@ -172,9 +172,9 @@ export type Action<T, E> =
 export type Transition<T, E> = readonly [State<T, E>, ReadonlyArray<Action<T, E>>]
 
 /**
- * The entry of a token received now: the refresh instant lies in the first `refreshSpread` part of
- * the margin, at random (so replicas do not all refresh in the same second), and never after the
- * usable instant, whatever the margins.
+ * The entry of a token received now: the refresh instant lies at random in the first `refreshSpread`
+ * part of the span from the margin's start to the usable instant (so replicas do not all refresh in
+ * the same second), and never after the usable instant, whatever the margins.
  */
 export const entryOf = <T>(
   config: Config<T>,
@@ -187,7 +187,10 @@ export const entryOf = <T>(
   const margin = Math.min(config.refreshMarginMillis, life / 2)
   const ttl = Math.min(config.minTimeToLiveMillis, life / 4)
   const usableUntil = expiresAt - ttl
-  const refreshAt = Math.min(expiresAt - margin + random * config.refreshSpread * margin, usableUntil)
+  // Spread over the first part of the span from the margin's start to the usable instant, so that a
+  // refresh ahead always has some of that span left, even with short tokens and clamped margins.
+  const span = Math.max(0, margin - ttl)
+  const refreshAt = Math.min(expiresAt - margin + random * config.refreshSpread * span, usableUntil)
   return { token, expiresAt, refreshAt, usableUntil }
 }
 
