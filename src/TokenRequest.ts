@@ -24,6 +24,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AccessToken from "./AccessToken.js"
 import * as body from "./internal/body.js"
+import * as options_ from "./internal/options.js"
 import * as headers from "./internal/headers.js"
 import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
 import {
@@ -109,12 +110,14 @@ export const validateOptions = (options: Options = {}): Either.Either<Prepared, 
   const ids = entityAndOrgHeaders(options)
   if (Either.isLeft(ids)) return Either.left(ids.left)
   out = { ...out, ...ids.right }
-  const timeout = Duration.decodeUnknown(options.timeout ?? defaultTimeout)
-  if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
-    return fail("timeout", "must be a positive, finite duration")
+  const timeout = Either.getRight(options_.decode(options_.DurationInput, options.timeout ?? defaultTimeout))
+  if (Option.isNone(timeout) || Duration.toMillis(timeout.value) <= 0) {
+    return fail("timeout", "must be a positive duration of at most a day")
   }
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) return fail("maxBodyBytes", "must be an integer >= 1024")
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024 || maxBodyBytes > 67_108_864) {
+    return fail("maxBodyBytes", "must be an integer from 1024 to 64 MiB")
+  }
   return Either.right({ headers: Headers.fromInput(out), trackId, timeout: timeout.value, maxBodyBytes })
 }
 
@@ -279,6 +282,8 @@ const exchange = (
     const secrets = [Redacted.value(credentials.clientSecret)]
     const request = makeRequest(credentials, prepared)
     const issuedAt = yield* Clock.currentTimeMillis
+    // The time in transit is measured on the monotonic clock: a wall-clock jump meanwhile is no latency.
+    const sentAt = yield* Clock.currentTimeNanos
     // The platform's HTTP span records header values. Any response header may echo the request (a
     // proxy, an error page), so on this exchange every header value is recorded as <redacted>; Zuora's
     // ids are on the library's own span, scrubbed. The request is tied to the exchange's scope: when the
@@ -329,13 +334,13 @@ const exchange = (
       }
       const token = yield* AccessToken.fromResponseBody(parsed.value, { issuedAt, ...meta })
       // A token whose life ended while the answer travelled is dead on arrival: never hand it out.
-      const receivedAt = yield* Clock.currentTimeMillis
-      if (!token.isValidAt(receivedAt)) {
+      const transit = Number((yield* Clock.currentTimeNanos) - sentAt) / 1_000_000
+      if (transit >= token.expiresAt - token.issuedAt) {
         return yield* new UnexpectedResponse({
           ...ids(meta),
           reason: "InvalidExpiresIn",
           description: `the token expired before the answer arrived (expires_in ${token.expiresIn} s, answered after ${
-            receivedAt - issuedAt
+            Math.round(transit)
           } ms)`
         })
       }

@@ -2,6 +2,7 @@
  * Decisions about time use a monotonic clock: a `Clock` whose wall-clock milliseconds jump (an NTP step,
  * an operator setting the date) while its monotonic nanoseconds and its sleeps follow `TestClock`.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -11,6 +12,7 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { RateLimited } from "../src/TokenError.js"
 import * as TokenService from "../src/TokenService.js"
+import { credentials, fake, tokenBody } from "./utils/FakeHttp.js"
 import { scriptedFetch } from "./utils/ScriptedFetch.js"
 
 const hour = 3_600_000
@@ -82,6 +84,22 @@ describe("monotonic time (issue 12, case 5)", () => {
         assert.strictEqual(counter.calls, 2)
         // And no caller is refused for an hour: the next get is a cache hit.
         assert.strictEqual(yield* service.get, token)
+      }).pipe(Effect.withClock(clock))
+    }))
+
+  it.scoped("the wall clock set forward 2 h while a token request is on the wire: the token is not 'expired in transit'", () =>
+    Effect.gen(function*() {
+      const { clock, offset } = yield* jumpingClock
+      yield* Effect.gen(function*() {
+        const { client } = fake(() => {
+          offset.millis = 2 * hour
+          return { status: 200, body: tokenBody() }
+        })
+        const service = yield* TokenService.make({ credentials }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+        const token = yield* service.get
+        assert.strictEqual(Redacted.value(token.token), "tok-abc123")
       }).pipe(Effect.withClock(clock))
     }))
 })

@@ -5,7 +5,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -23,6 +23,14 @@ const buildWith = (options: TokenService.CacheOptions) =>
     const built = yield* Effect.either(TokenService.makeWith(fetch, options))
     return { built, calls: counter.calls }
   })
+
+/** Durations built by hand around Effect's constructors, which would refuse these values. */
+const handMade = (millis: number): Duration.Duration =>
+  Object.assign(Object.create(Object.getPrototypeOf(Duration.zero) as object), {
+    value: { _tag: "Millis", millis }
+  }) as Duration.Duration
+const nanDuration = handMade(Number.NaN)
+const negativeDuration = handMade(-30_000)
 
 /** A value as it comes from an environment variable: a string nobody type-checked. */
 const fromEnvironment = (value: string) => value as Duration.DurationInput
@@ -51,7 +59,17 @@ describe("options are decoded at build (issue 12, cases 7 and 8)", () => {
     ["retryPolicy.maxRateLimitDelay: \"1 day later\"", {
       retryPolicy: { maxRateLimitDelay: fromEnvironment("1 day later") }
     }, "retryPolicy.maxRateLimitDelay"],
-    ["name with a space", { name: "my service" }, "name"]
+    ["name with a space", { name: "my service" }, "name"],
+    // Found in review: inputs Effect's own decoding reads as zero or as an infinite number of milliseconds.
+    ["refreshMargin: \"-5 minutes\"", { refreshMargin: fromEnvironment("-5 minutes") }, "refreshMargin"],
+    ["minTimeToLive: [-10, 0]", { minTimeToLive: [-10, 0] }, "minTimeToLive"],
+    ["retryPolicy.budget: 10n ** 400n", { retryPolicy: { budget: BigInt(10) ** BigInt(400) } }, "retryPolicy.budget"],
+    ["maxWait: 1e300", { maxWait: 1e300 }, "maxWait"],
+    ["maxWait: \"2 days\"", { maxWait: "2 days" }, "maxWait"],
+    ["minTimeToLive: a hand-made Duration holding NaN", { minTimeToLive: nanDuration }, "minTimeToLive"],
+    ["retryPolicy.maxRateLimitDelay: a hand-made negative Duration", {
+      retryPolicy: { maxRateLimitDelay: negativeDuration }
+    }, "retryPolicy.maxRateLimitDelay"]
   ]
   for (const [label, options, setting] of bad) {
     it.scoped(`case 7: ${label} is InvalidConfiguration at build, naming ${setting}, and nothing is sent`, () =>

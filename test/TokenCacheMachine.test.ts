@@ -51,9 +51,9 @@ const empty: S = Machine.initial
 const get = (now: number): Ev => ({ _tag: "Get", now })
 const refresh = (now: number): Ev => ({ _tag: "Refresh", now })
 const due = (flight: number, now: number): Ev => ({ _tag: "Due", flight, now })
-const invalidate = (token: string): Ev => ({ _tag: "Invalidate", token })
+const invalidate = (token: string, now = 0): Ev => ({ _tag: "Invalidate", token, now })
 const close: Ev = { _tag: "Close" }
-const interrupted = (flight: number): Ev => ({ _tag: "Interrupted", flight })
+const interrupted = (flight: number, died = false, now = 0): Ev => ({ _tag: "Interrupted", flight, died, now })
 const succeeded = (
   flight: number,
   token: string,
@@ -696,19 +696,59 @@ describe("Succeeded", () => {
     assert.notInclude(tags(actions), "Adopted")
   })
 
-  it("a dead-on-arrival token (now >= usableUntil) is not cached; the waiters still get it as the outcome", () => {
+  it("a dead-on-arrival token (now >= usableUntil) is not cached, announced or handed out: the flight goes on", () => {
     // minTimeToLive 10 s: a token with exactly 10 s left is dead on arrival.
-    const [state, actions] = step(fetching(), succeeded(1, "t1", 100, { expiresAt: 10_100 }))
-    assert.deepStrictEqual(state, { _tag: "Empty", refused: undefined, lastError: undefined, flights: 1 })
-    assert.notInclude(tags(actions), "Adopted", "a dead token is not announced to subscribers")
-    const signal = actions.find((a): a is Extract<Act, { _tag: "Signal" }> => a._tag === "Signal")
-    assert.deepStrictEqual(signal?.signal, {
-      _tag: "Token",
-      entry: { token: "t1", expiresAt: 10_100, refreshAt: 10_100 - MARGIN, usableUntil: 100 }
-    })
-    assert.include(tags(actions), "End")
-    // The next Get does not serve it: it launches a new flight.
-    assert.deepStrictEqual(tags(step(state, get(101))[1]), ["Launch", "Await"])
+    const before = fetching()
+    const [state, actions] = step(before, succeeded(1, "t1", 100, { expiresAt: 10_100 }))
+    assert.deepStrictEqual(actions, [{ _tag: "DeadOnArrival" }])
+    assert.strictEqual(state, before, "the flight is still running: the driver reports a failed attempt")
+    // Reported as a transient failure, it is retried on the transient backoff.
+    const [after, next] = step(state, failed(1, 100, "Transient", undefined, 0.5))
+    expectTag(after, "BackingOff")
+    assert.include(tags(next), "Sleep")
+  })
+})
+
+describe("forced refreshes, deaths and what is told", () => {
+  it("a refresh joining a refresh ahead forces it: the answer replaces the current token, even a shorter-lived one", () => {
+    const c = cached()
+    const now = REFRESH_AT + 1_000
+    const s = run(c, [get(now), refresh(now), due(2, now)])
+    const [state, actions] = step(s, succeeded(2, "t0", now, { expiresAt: EXPIRES_AT - 20_000 }))
+    assert.strictEqual(expectTag(state, "Cached").entry.token, "t0")
+    assert.include(tags(actions), "Adopted")
+  })
+
+  it("a forced refresh that fails while a usable token remains is not a silent background failure", () => {
+    const c = cached()
+    const s = run(c, [refresh(1_000), due(2, 1_000)])
+    const [, actions] = step(s, failed(2, 1_000, "Fatal", undefined, 0.5))
+    const gaveUp = actions.find((a): a is Extract<Act, { _tag: "GaveUp" }> => a._tag === "GaveUp")
+    assert.isFalse(gaveUp?.serving, "its caller got the failure")
+  })
+
+  it("a refresh ahead that dies holds the next one off, as a failure does", () => {
+    const c = cached()
+    const now = REFRESH_AT + 1_000
+    const s = run(c, [get(now), due(2, now)])
+    const [state] = step(s, interrupted(2, true, now))
+    const next = expectTag(state, "Cached")
+    assert.isAbove(next.retryAt, now)
+    assert.deepStrictEqual(tags(step(state, get(now + 1))[1]), ["Serve"], "no relaunch on the next get")
+  })
+
+  it("an interruption (not a death) lets the next get launch again", () => {
+    const c = cached()
+    const now = REFRESH_AT + 1_000
+    const s = run(c, [get(now), due(2, now)])
+    const [state] = step(s, interrupted(2, false, now))
+    assert.deepStrictEqual(tags(step(state, get(now + 1))[1]), ["Launch", "Serve"])
+  })
+
+  it("invalidate of a token already past its usable instant drops nothing: it was no longer current", () => {
+    const c = cached()
+    const [, actions] = step(c, invalidate("t1", EXPIRES_AT))
+    assert.deepStrictEqual(actions, [{ _tag: "Dropped", dropped: false }])
   })
 })
 

@@ -1,5 +1,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -676,5 +678,170 @@ describe("TokenService: edge cases found in review", () => {
         yield* Effect.yieldNow()
       }
       assert.strictEqual(counter.calls, 2, "one refresh, then a back-off")
+    }))
+})
+
+describe("TokenService: found in the adversarial review of the core", () => {
+  it.scoped("a flight that dies hands its defect to the waiters, and to the Promise bridge", () =>
+    Effect.gen(function*() {
+      const boom = new Error("boom")
+      const service = yield* TokenService.makeWith(Effect.zipRight(Effect.sleep("1 second"), Effect.die(boom)))
+      const waiter = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("2 seconds")
+      const exit = yield* Fiber.await(waiter)
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause), "a defect, not an interruption")
+      if (Exit.isFailure(exit)) assert.strictEqual((Cause.squash(exit.cause) as Error).message, "boom")
+      const bearer = yield* TokenService.toAsync(yield* TokenService.makeWith(Effect.die(boom)))
+      const rejected = yield* Effect.promise(() => bearer().then(() => undefined, (error: unknown) => error))
+      assert.instanceOf(rejected, Error)
+      assert.strictEqual((rejected as Error).message, "boom", "the defect, not an InterruptedException")
+    }).pipe(Effect.provide(TestLogger.make().layer)))
+
+  it.scoped("a refresh ahead that dies is not relaunched on every get", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({
+        answer: (call) => (call === 0 ? undefined : Effect.die(new Error("bug")))
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      yield* service.get
+      yield* TestClock.adjust("58 minutes")
+      for (let i = 0; i < 20; i++) {
+        yield* service.get
+        yield* TestClock.adjust("1 millis")
+      }
+      assert.strictEqual(counter.calls, 2, "one refresh ahead, then the transient backoff")
+    }).pipe(Effect.provide(TestLogger.make().layer)))
+
+  it.scoped("refresh joining a refresh ahead returns the server's new token, even a shorter-lived one", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch({
+        latency: "1 second",
+        answer: (call) => (call === 1 ? TokenService.testToken("token-1", { expiresIn: "10 minutes" }) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch)
+      const warm = yield* Effect.fork(service.get)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(warm)
+      yield* TestClock.adjust("58 minutes")
+      yield* service.get // starts the refresh ahead
+      const forced = yield* Effect.fork(service.refresh)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(value(yield* Fiber.join(forced)), "token-1")
+      assert.strictEqual(value(yield* service.get), "token-1")
+    }))
+
+  it.scoped("a token that arrives with less than minTimeToLive left is never handed out", () =>
+    Effect.gen(function*() {
+      const { counter, fetch } = scriptedFetch({ expiresIn: "40 seconds", latency: "35 seconds" })
+      const service = yield* TokenService.makeWith(fetch, { retryPolicy: { transient: { maxRetries: 1 } } })
+      const waiter = yield* Effect.fork(Effect.either(service.get))
+      yield* TestClock.adjust("2 minutes")
+      const result = yield* Fiber.join(waiter)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "UnexpectedResponse", JSON.stringify(result))
+      if (Either.isLeft(result) && result.left._tag === "UnexpectedResponse") {
+        assert.strictEqual(result.left.reason, "InvalidExpiresIn")
+      }
+      assert.strictEqual(counter.calls, 2, "retried once, as a transient failure")
+    }).pipe(Effect.provide(TestLogger.make().layer)))
+
+  it.scoped("a token issued earlier (a custom fetch's) is never served past its expiresAt", () =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const old = new AccessToken({
+        token: Redacted.make("old"),
+        tokenType: "bearer",
+        expiresIn: 3600,
+        issuedAt: now - 55 * 60_000,
+        expiresAt: now + 5 * 60_000,
+        scopes: [],
+        entityIds: []
+      })
+      let calls = 0
+      const service = yield* TokenService.makeWith(Effect.suspend(() => {
+        calls++
+        return calls === 1 ? Effect.succeed(old) : TokenService.testToken("new")
+      }))
+      assert.strictEqual(value(yield* service.get), "old")
+      yield* TestClock.adjust("10 minutes")
+      assert.strictEqual(value(yield* service.get), "new")
+    }))
+
+  it.scoped("a caller who cannot wait out a transient backoff gets the transient failure, not RateLimited", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch({
+        answer: (call) => (call === 0 ? Effect.fail(new ServerError({ status: 503 })) : undefined)
+      })
+      const service = yield* TokenService.makeWith(fetch, {
+        maxWait: 0,
+        retryPolicy: { transient: { baseDelay: "10 seconds", maxDelay: "10 seconds" } }
+      })
+      // Full jitter over 10 s: the first retry waits at least a millisecond, past this caller's maxWait 0.
+      const result = yield* Effect.either(service.get)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "ServerError", JSON.stringify(result))
+    }))
+
+  it.scoped("status, peek, invalidate and changes speak of what is true now, not of a token past its use", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch({ expiresIn: "1 hour" })
+      const service = yield* TokenService.makeWith(fetch)
+      const token0 = yield* service.get
+      yield* TestClock.adjust("2 hours")
+      assert.strictEqual((yield* service.status).state, "Empty")
+      assert.isTrue(Option.isNone(yield* service.peek))
+      assert.isFalse(yield* service.invalidate(token0), "an expired token is no longer current")
+      const seen: Array<string> = []
+      yield* Effect.fork(Stream.runForEach(service.changes, (token) => Effect.sync(() => seen.push(value(token)))))
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(seen, [], "a new subscriber is not handed the expired token")
+    }))
+
+  it.scoped("the same token handed back twice is one change", () =>
+    Effect.gen(function*() {
+      const { fetch } = scriptedFetch({ answer: () => TokenService.testToken("same") })
+      const service = yield* TokenService.makeWith(fetch)
+      const seen: Array<string> = []
+      yield* Effect.fork(Stream.runForEach(service.changes, (token) => Effect.sync(() => seen.push(value(token)))))
+      yield* service.get
+      yield* TestClock.adjust("1 millis")
+      yield* service.refresh
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(seen, ["same"])
+    }))
+
+  it.scoped("logs are the build's: a refresh ahead is logged through the build's logger, not the caller's; a death adds no unannotated line", () =>
+    Effect.gen(function*() {
+      const build = TestLogger.make()
+      const caller = TestLogger.make()
+      const { fetch } = scriptedFetch({ answer: (call) => (call === 1 ? Effect.die(new Error("bug")) : undefined) })
+      const service = yield* TokenService.makeWith(fetch).pipe(
+        Effect.provide(build.layer),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      yield* service.get
+      yield* TestClock.adjust("58 minutes")
+      yield* service.get.pipe(Effect.provide(caller.layer), Logger.withMinimumLogLevel(LogLevel.All))
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(caller.lines, [], "nothing through the caller's logger")
+      assert.isDefined(build.lines.find((line) => line.message.includes("ahead of expiry")))
+      assert.isDefined(build.lines.find((line) => line.level === "ERROR" && line.message.includes("defect")))
+      for (const line of build.lines) {
+        assert.strictEqual(line.annotations[Observability.attributes.service], "default", line.message)
+      }
+    }))
+
+  it.scoped("a forced refresh that fails while a valid token remains is Debug: its caller got the failure", () =>
+    Effect.gen(function*() {
+      const logs = TestLogger.make()
+      yield* Effect.gen(function*() {
+        const { fetch } = scriptedFetch({
+          answer: (call) => (call === 1 ? Effect.fail(new InvalidClient({ status: 401 })) : undefined)
+        })
+        const service = yield* TokenService.makeWith(fetch)
+        yield* service.get
+        const result = yield* Effect.either(service.refresh)
+        assert.isTrue(Either.isLeft(result))
+      }).pipe(Effect.provide(logs.layer), Logger.withMinimumLogLevel(LogLevel.All))
+      assert.deepStrictEqual(logs.at("WARN"), [])
+      assert.isDefined(logs.at("DEBUG").find((line) => line.message === "Getting a Zuora token failed"))
     }))
 })

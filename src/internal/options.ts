@@ -12,14 +12,26 @@ import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "../TokenError.js"
 
 const durationText =
-  "a finite, non-negative duration, such as \"5 minutes\", \"30 seconds\" or a number of milliseconds"
+  "a non-negative duration of at most a day, such as \"5 minutes\", \"30 seconds\" or a number of milliseconds"
+
+/** The longest duration any option takes: a day. Longer is a mistake (a unit mixed up), never a wish. */
+export const maxDurationMillis = 86_400_000
+
+const negative = /^\s*-/
 
 const toDuration = (input: unknown): Option.Option<Duration.Duration> => {
-  // Duration.decodeUnknown reads NaN and negative numbers as zero: refuse them before it does.
+  // Duration.decodeUnknown reads NaN and negative inputs (numbers, strings, tuples) as zero: refuse them
+  // before it does, then check what it made (a hand-built Duration may hold NaN or a negative value).
   if (typeof input === "number" && (!Number.isFinite(input) || input < 0)) return Option.none()
   if (typeof input === "bigint" && input < BigInt(0)) return Option.none()
-  const decoded = Duration.decodeUnknown(input)
-  return Option.filter(decoded, Duration.isFinite)
+  if (typeof input === "string" && negative.test(input)) return Option.none()
+  if (Array.isArray(input) && input.some((part) => typeof part !== "number" || !Number.isFinite(part) || part < 0)) {
+    return Option.none()
+  }
+  return Option.filter(Duration.decodeUnknown(input), (duration) => {
+    const millis = Duration.toMillis(duration)
+    return Number.isFinite(millis) && millis >= 0 && millis <= maxDurationMillis
+  })
 }
 
 /** Any `DurationInput` that makes a finite, non-negative duration. */

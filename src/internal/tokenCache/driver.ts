@@ -37,10 +37,11 @@ import * as Tracer from "effect/Tracer"
 import type { AccessToken } from "../../AccessToken.js"
 import * as Observability from "../../Observability.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
-import { RateLimited, type TokenError } from "../../TokenError.js"
+import { RateLimited, type TokenError, UnexpectedResponse } from "../../TokenError.js"
 import * as TokenStore from "../../TokenStore.js"
 import * as Machine from "./machine.js"
 import { classify, toLimits } from "./policy.js"
+import type { Kind } from "./retry.js"
 
 type State = Machine.State<AccessToken, TokenError>
 type Action = Machine.Action<AccessToken, TokenError>
@@ -83,7 +84,13 @@ export interface Driven {
 export const refreshSpread = 0.5
 
 /** What a waiter is woken with: the machine's signals, and the tick of a waiter's deadline. */
-type Wake = Machine.Signal<AccessToken, TokenError> | { readonly _tag: "Tick" }
+type Wake =
+  | Exclude<Machine.Signal<AccessToken, TokenError>, { readonly _tag: "BackedOff" }>
+  /** The loop sleeps until `until` after `error`. */
+  | { readonly _tag: "BackedOff"; readonly until: number; readonly error: TokenError | undefined }
+  | { readonly _tag: "Tick" }
+  /** The flight died with a defect: its waiters die with it. */
+  | { readonly _tag: "Died"; readonly cause: Cause.Cause<never> }
 
 /**
  * One phase of a flight's waiting: its waiters await `deferred`. A back-off or a tick ends a phase and
@@ -132,6 +139,11 @@ const sameToken = (a: AccessToken, b: AccessToken): boolean => a === b || Equal.
 
 const lifetimeOf = (token: AccessToken): number => Math.max(0, token.expiresAt - token.issuedAt)
 
+/** The token a flight's own attempt got, with when it was sent (monotonic and wall-clock). */
+interface Own {
+  sent?: { readonly token: AccessToken; readonly at: number; readonly wall: number }
+}
+
 export const make = (
   fetch: Effect.Effect<AccessToken, TokenError>,
   settings: Settings
@@ -146,7 +158,8 @@ export const make = (
       (context: Context.Context<Scope.Scope>) =>
         Context.omit(Tracer.ParentSpan)(context) as Context.Context<Scope.Scope>
     )
-    const changes = yield* SubscriptionRef.make(Option.none<AccessToken>())
+    // The current entry for subscribers (an entry, so that a subscriber never starts with a dead token).
+    const changes = yield* SubscriptionRef.make(Option.none<Entry>())
 
     const policy = settings.retryPolicy
     const store = settings.store
@@ -179,7 +192,8 @@ export const make = (
     let fast: { readonly entry: Entry; readonly success: Effect.Effect<AccessToken> } | undefined
     const phases = new Map<number, Phase>()
     const spans = new Map<number, Tracer.Span>()
-    const defects = new Map<number, Cause.Cause<never>>()
+    // The defect of a flight that is dying, while its Interrupted event is stepped.
+    const dying = new Map<number, Cause.Cause<never>>()
     let pendingHits = 0
 
     const flushHits = () => {
@@ -198,9 +212,12 @@ export const make = (
 
     // Wakes a flight's waiters. A final signal ends the flight's waiting; a back-off or a tick starts
     // a new phase, handed to the waiters that go on waiting.
-    const wake = (id: number, signal: Wake) => {
+    const wake = (id: number, given: Wake) => {
       const phase = phases.get(id)
       if (phase === undefined) return
+      // An interruption of a flight that died is its defect, handed to the waiters with the signal.
+      const defect = given._tag === "Interrupted" ? dying.get(id) : undefined
+      const signal: Wake = defect === undefined ? given : { _tag: "Died", cause: defect }
       if (phase.timer !== undefined) phase.timer.unsafeInterruptAsFork(FiberId.none)
       let next: Phase | undefined
       if (signal._tag === "BackedOff" || signal._tag === "Tick") {
@@ -220,29 +237,40 @@ export const make = (
     const step = (event: Machine.Event<AccessToken, TokenError>): {
       readonly actions: ReadonlyArray<Action>
       readonly after: Effect.Effect<void>
+      /** The phase each `Await` of this step waits on, taken when the step ran (a flight may end at once). */
+      readonly phases: ReadonlyMap<number, Phase>
     } => {
       const [next, actions] = Machine.transition(state, event, config)
       state = next
       fast = next._tag === "Cached" ? { entry: next.entry, success: successOf(next.entry) } : undefined
       const effects: Array<Effect.Effect<void>> = []
+      const taken = new Map<number, Phase>()
       for (const action of actions) {
         switch (action._tag) {
-          case "Launch":
-            if (action.flight.background) {
-              refreshes.unsafeUpdate(1, noTags)
-              effects.push(
-                Effect.logDebug("Refreshing the Zuora token ahead of expiry").pipe(Effect.annotateLogs(logAnnotations))
-              )
-            }
-            phases.set(action.flight.id, newPhase())
+          case "Launch": {
+            if (action.flight.background) refreshes.unsafeUpdate(1, noTags)
+            const phase = newPhase()
+            phases.set(action.flight.id, phase)
+            taken.set(action.flight.id, phase)
             runFork(runFlight(action.flight, action.delay), { immediate: false })
             break
+          }
+          case "Await": {
+            const phase = taken.get(action.flight) ?? phases.get(action.flight)
+            if (phase !== undefined) taken.set(action.flight, phase)
+            break
+          }
           case "Signal":
-            wake(action.flight, action.signal)
+            wake(
+              action.flight,
+              action.signal._tag === "BackedOff"
+                ? { ...action.signal, error: event._tag === "Failed" ? event.error : undefined }
+                : action.signal
+            )
             break
           case "Adopted":
             effects.push(
-              SubscriptionRef.set(changes, Option.some(action.entry.token)),
+              SubscriptionRef.set(changes, Option.some(action.entry)),
               Metric.set(expiresAt, action.entry.token.expiresAt / 1000)
             )
             break
@@ -264,7 +292,11 @@ export const make = (
             break
         }
       }
-      return { actions, after: effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true }) }
+      return {
+        actions,
+        after: effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true }),
+        phases: taken
+      }
     }
 
     const find = <K extends Action["_tag"]>(actions: ReadonlyArray<Action>, tag: K) =>
@@ -322,9 +354,11 @@ export const make = (
       })
 
     // Feeds a failure to the machine; true when the flight goes on after the back-off it slept.
-    const failed = (id: number, error: TokenError) =>
+    const failed = (id: number, error: TokenError, as?: Kind) =>
       Effect.flatMap(Random.next, (random) => {
-        const { kind, serverDelay } = classify(error)
+        const classified = classify(error)
+        const kind = as ?? classified.kind
+        const serverDelay = classified.serverDelay
         const { actions, after } = step({
           _tag: "Failed",
           flight: id,
@@ -342,7 +376,7 @@ export const make = (
       })
 
     // The retry loop: every decision is the machine's.
-    const loop = (id: number, own: { sent?: { readonly token: AccessToken; readonly at: number } }) =>
+    const loop = (id: number, own: Own) =>
       Effect.gen(function*() {
         while (true) {
           const due = step({ _tag: "Due", flight: id, now: monotonic() })
@@ -350,9 +384,10 @@ export const make = (
           const send = find(due.actions, "Send")
           if (send === undefined) return yield* Effect.fail(settled)
           const at = monotonic()
+          const wall = clock.unsafeCurrentTimeMillis()
           const result = yield* Effect.either(attempt(send.attempt))
           if (result._tag === "Right") {
-            own.sent = { token: result.right, at }
+            own.sent = { token: result.right, at, wall }
             return result.right
           }
           if (!(yield* failed(id, result.left))) return yield* Effect.fail(settled)
@@ -364,7 +399,7 @@ export const make = (
 
     // Through a shared store: a fresher token another holder published, the fleet's back-off, then the
     // loop under the store's lease.
-    const throughStore = (flight: Flight, own: { sent?: { readonly token: AccessToken; readonly at: number } }) => {
+    const throughStore = (flight: Flight, own: Own) => {
       const adoptable = (token: AccessToken) => {
         const now = monotonic()
         return Machine.adoptable(state, config, flight, token, entryFor(token, now).refreshAt, now)
@@ -381,32 +416,51 @@ export const make = (
       })
     }
 
+    // The end of a token's life on the monotonic clock. A token this flight's own attempt got lives its
+    // lifetime from the instant it was sent; any other (a shared store's, or one a custom fetch returns
+    // that was issued earlier) lives until its wall-clock expiresAt, read once, now.
+    const expiryOf = (token: AccessToken, own: Own, now: number): number => {
+      const sent = own.sent
+      const fresh = sent !== undefined && sent.token === token && Math.abs(token.issuedAt - sent.wall) <= 30_000
+      return fresh ? sent.at + lifetimeOf(token) : now + (token.expiresAt - clock.unsafeCurrentTimeMillis())
+    }
+
     const runFlight = (flight: Flight, delay: number): Effect.Effect<void> => {
       const id = flight.id
-      const own: { sent?: { readonly token: AccessToken; readonly at: number } } = {}
+      const own: Own = {}
       const body = Effect.gen(function*() {
         const span = yield* Effect.option(Effect.currentSpan)
         if (Option.isSome(span)) spans.set(id, span.value)
+        if (flight.background) yield* Effect.logDebug("Refreshing the Zuora token ahead of expiry")
         if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
         while (true) {
           const result = yield* Effect.either(store === TokenStore.memory ? loop(id, own) : throughStore(flight, own))
           if (result._tag === "Right") {
             const token = result.right
             const now = monotonic()
-            const expiresAt = own.sent !== undefined && own.sent.token === token
-              ? own.sent.at + lifetimeOf(token)
-              : now + (token.expiresAt - clock.unsafeCurrentTimeMillis())
             const random = yield* Random.next
             const done = step({
               _tag: "Succeeded",
               flight: id,
               token,
-              expiresAt,
+              expiresAt: expiryOf(token, own, now),
               lifetime: lifetimeOf(token),
               now,
               random
             })
-            return yield* done.after
+            yield* done.after
+            if (find(done.actions, "DeadOnArrival") === undefined) return
+            // Too little life left to hand out: a failed attempt, retried as a transient failure is.
+            const dead = new UnexpectedResponse({
+              ...(token.requestId === undefined ? {} : { requestId: token.requestId }),
+              ...(token.trackId === undefined ? {} : { trackId: token.trackId }),
+              reason: "InvalidExpiresIn",
+              description: `the token had less than minTimeToLive (${
+                Duration.format(settings.minTimeToLive)
+              }) left when it arrived`
+            })
+            if (!(yield* failed(id, dead, "Transient"))) return
+            continue
           }
           if (result.left === settled) return
           // A failure of the store's lease itself (a holder's back-off): the machine decides as for any.
@@ -427,16 +481,18 @@ export const make = (
           Effect.suspend(() => {
             if (Exit.isSuccess(exit)) return Effect.void
             const defect = Cause.isInterruptedOnly(exit.cause) ? undefined : exit.cause
-            if (defect !== undefined) defects.set(id, defect)
-            step({ _tag: "Interrupted", flight: id })
-            defects.delete(id)
+            if (defect !== undefined) dying.set(id, defect)
+            step({ _tag: "Interrupted", flight: id, died: defect !== undefined, now: monotonic() })
+            dying.delete(id)
             return defect === undefined
               ? Effect.void
               : Effect.logError("The Zuora token request died (a defect)", defect).pipe(
                 Effect.annotateLogs(logAnnotations)
               )
           })
-        )
+        ),
+        // Told above, once, with the annotations: the fiber's end is not reported again by the runtime.
+        Effect.catchAllCause(() => Effect.void)
       )
     }
 
@@ -448,6 +504,15 @@ export const make = (
         Duration.toMillis(error.retryAfter) > config.retry.maxRateLimitDelayMillis
         ? new RateLimited({ ...error, retryAfter: Duration.millis(config.retry.maxRateLimitDelayMillis) })
         : error
+
+    // Why a caller who cannot wait out a back-off fails: a 429's back-off is `RateLimited` with the delay
+    // left (and the 429's own facts); a transient failure's back-off is that failure itself.
+    const backedOff = (error: TokenError | undefined, left: number): TokenError => {
+      const retryAfter = Duration.millis(Math.max(0, Math.ceil(left)))
+      if (error === undefined) return new RateLimited({ retryAfter })
+      return error._tag === "RateLimited" ? new RateLimited({ ...error, retryAfter }) : error
+    }
+    const lastErrorOf = (s: State): TokenError | undefined => s._tag === "Closed" ? undefined : s.lastError
 
     const linkTo = (id: number) =>
       Effect.withFiberRuntime<void>((fiber) => {
@@ -479,23 +544,21 @@ export const make = (
                 return successOf(signal.entry)
               case "Failed":
                 return Effect.fail(clamped(signal.error))
-              case "Interrupted": {
-                const defect = defects.get(id)
-                return defect === undefined ? Effect.interrupt : Effect.failCause(defect)
-              }
-              case "BackedOff": {
-                const at = monotonic()
+              case "Interrupted":
+                return Effect.interrupt
+              case "Died":
+                return Effect.failCause(signal.cause)
+              case "BackedOff":
                 return signal.until > deadline || next === undefined
-                  ? Effect.fail(new RateLimited({ retryAfter: Duration.millis(Math.ceil(signal.until - at)) }))
+                  ? Effect.fail(backedOff(signal.error, signal.until - monotonic()))
                   : awaitPhase(id, next, deadline)
-              }
               case "Tick": {
                 // The deadline bounds the waiting through back-offs: an attempt already on the wire is
                 // still waited for (its own timeout bounds it), a back-off still running is not.
                 const at = monotonic()
                 const left = Machine.waitLeft(state, at)
                 return (at >= deadline && left !== undefined) || next === undefined
-                  ? Effect.fail(new RateLimited({ retryAfter: Duration.millis(Math.ceil(left ?? 0)) }))
+                  ? Effect.fail(backedOff(lastErrorOf(state), left ?? 0))
                   : awaitPhase(id, next, deadline)
               }
             }
@@ -507,7 +570,7 @@ export const make = (
       Effect.suspend(() => {
         flushHits()
         const now = monotonic()
-        const { actions, after } = step({ _tag: tag, now })
+        const { actions, after, phases: taken } = step({ _tag: tag, now })
         for (const action of actions) {
           switch (action._tag) {
             case "Serve":
@@ -515,18 +578,15 @@ export const make = (
               return Effect.zipRight(after, successOf(action.entry))
             case "Await": {
               misses.unsafeUpdate(1, noTags)
-              // Taken now, in this synchronous section: the flight may end before the caller awaits.
-              const phase = phases.get(action.flight)
+              // Taken in the step: the flight may end before the caller awaits (or even within the step).
+              const phase = taken.get(action.flight)
               return phase === undefined
                 ? Effect.zipRight(after, Effect.interrupt)
                 : Effect.zipRight(after, awaitPhase(action.flight, phase, now + config.maxWaitMillis))
             }
             case "Reject":
               misses.unsafeUpdate(1, noTags)
-              return Effect.zipRight(
-                after,
-                Effect.fail(new RateLimited({ retryAfter: Duration.millis(Math.ceil(action.delay)) }))
-              )
+              return Effect.zipRight(after, Effect.fail(backedOff(lastErrorOf(state), action.delay)))
             case "Interrupt":
               return Effect.zipRight(after, Effect.interrupt)
           }
@@ -558,18 +618,25 @@ export const make = (
 
     const invalidate = (token: AccessToken): Effect.Effect<boolean> =>
       Effect.suspend(() => {
-        const { actions, after } = step({ _tag: "Invalidate", token })
+        const { actions, after } = step({ _tag: "Invalidate", token, now: monotonic() })
         const dropped = find(actions, "Dropped")?.dropped ?? false
         return Effect.as(
-          Effect.zipRight(after, store.invalidate(token).pipe(Effect.annotateLogs(logAnnotations))),
+          // The store's delete runs in the service's context, not the caller's: a caller interrupted
+          // meanwhile does not cut it short. The refused token is never adopted again meanwhile.
+          Effect.zipRight(after, Effect.sync(() => runFork(store.invalidate(token), { immediate: false }))),
           dropped
         )
       })
 
+    // What is true now: the state with its time-dependent facts settled (a dead token dropped, a lapsed
+    // back-off over), without changing the cell.
+    const current = (now: number) => Machine.settle(state, now)
+    const usableEntry = (s: State): Entry | undefined => s._tag === "Closed" || s._tag === "Empty" ? undefined : s.entry
+
     const status: Effect.Effect<Status> = Effect.sync(() => {
       const now = monotonic()
-      const s = state
-      const entry = s._tag === "Closed" || s._tag === "Empty" ? undefined : s.entry
+      const s = current(now)
+      const entry = usableEntry(s)
       return {
         state: s._tag,
         expiresIn: entry === undefined
@@ -594,13 +661,16 @@ export const make = (
       get,
       refresh: ask("Refresh"),
       invalidate,
-      peek: Effect.sync(() => {
-        const s = state
-        const entry = s._tag === "Closed" || s._tag === "Empty" ? undefined : s.entry
-        return entry !== undefined && monotonic() < entry.usableUntil ? Option.some(entry.token) : Option.none()
-      }),
+      peek: Effect.sync(() => Option.fromNullable(usableEntry(current(monotonic()))?.token)),
       status,
-      changes: Stream.filterMap(changes.changes, (token) => token),
+      // Only tokens usable when they are emitted, each once (a server handing the same token back twice
+      // is not a new token).
+      changes: changes.changes.pipe(
+        Stream.filterMap((entry) =>
+          Option.filter(entry, (e) => monotonic() < e.usableUntil).pipe(Option.map((e) => e.token))
+        ),
+        Stream.changesWith(sameToken)
+      ),
       unsafeHit
     }
   })

@@ -113,7 +113,7 @@ export type Event<T, E> =
   /** A caller forces a new token. */
   | { readonly _tag: "Refresh"; readonly now: number }
   /** The API refused `token`. */
-  | { readonly _tag: "Invalidate"; readonly token: T }
+  | { readonly _tag: "Invalidate"; readonly token: T; readonly now: number }
   /** A flight's wait is over: it sends its next attempt. */
   | { readonly _tag: "Due"; readonly flight: number; readonly now: number }
   /** A flight got a token: `expiresAt` on this clock, `lifetime` the token's whole life. */
@@ -136,8 +136,11 @@ export type Event<T, E> =
     readonly now: number
     readonly random: number
   }
-  /** A flight ended without an outcome (its fiber was interrupted). */
-  | { readonly _tag: "Interrupted"; readonly flight: number }
+  /**
+   * A flight ended without an outcome: its fiber was interrupted, or it died (`died`, a defect), which
+   * holds the next refresh ahead off as a failure does.
+   */
+  | { readonly _tag: "Interrupted"; readonly flight: number; readonly died: boolean; readonly now: number }
   /** The service's scope closes. */
   | { readonly _tag: "Close" }
 
@@ -166,8 +169,13 @@ export type Action<T, E> =
   | { readonly _tag: "Adopted"; readonly entry: Entry<T> }
   /** The cached token was dropped (`Invalidate`): `dropped` says whether it was the current one. */
   | { readonly _tag: "Dropped"; readonly dropped: boolean }
-  /** A flight gave up: `serving` says whether a usable token is still served (a refresh ahead failed). */
+  /**
+   * A flight gave up. `serving`: a refresh ahead failed while a usable token is still served and no
+   * caller asked for this flight's outcome (no forced refresh joined it).
+   */
   | { readonly _tag: "GaveUp"; readonly error: E; readonly serving: boolean; readonly background: boolean }
+  /** The token arrived with less than `minTimeToLive` left: the driver reports it as a failed attempt. */
+  | { readonly _tag: "DeadOnArrival" }
 
 export type Transition<T, E> = readonly [State<T, E>, ReadonlyArray<Action<T, E>>]
 
@@ -210,7 +218,7 @@ const newFlight = <T>(id: number, now: number, background: boolean, exclude: T |
  * Normalises time-dependent facts before an event is handled: a token past its usable instant is
  * dropped; a back-off without a flight whose instant has passed is over.
  */
-const settle = <T, E>(state: State<T, E>, now: number): State<T, E> => {
+export const settle = <T, E>(state: State<T, E>, now: number): State<T, E> => {
   switch (state._tag) {
     case "Cached":
       return usable(state.entry, now)
@@ -317,11 +325,18 @@ const onRefresh = <T, E>(state: State<T, E>, config: Config<T>, now: number): Tr
       return [next, [{ _tag: "Launch", flight, delay: 0 }, { _tag: "Await", flight: flight.id }]]
     }
     case "Fetching":
-      return [state, [{ _tag: "Await", flight: state.flight.id }]]
+      // Joining a refresh ahead makes it a forced one: its answer replaces the current token.
+      return [forced(state), [{ _tag: "Await", flight: state.flight.id }]]
     case "BackingOff":
-      return joinBackOff(state, config, now, state.entry?.token)
+      return joinBackOff(forced(state), config, now, state.entry?.token)
   }
 }
+
+/** The state with its flight marked as forced: the current token is excluded from adoption and kept by no rule. */
+const forced = <S extends Fetching<T, E> | BackingOff<T, E>, T, E>(state: S): S =>
+  state.flight === undefined || state.flight.exclude !== undefined || state.entry === undefined
+    ? state
+    : { ...state, flight: { ...state.flight, exclude: state.entry.token } }
 
 const onInvalidate = <T, E>(state: State<T, E>, config: Config<T>, token: T): Transition<T, E> => {
   if (state._tag === "Closed" || state._tag === "Empty") return [state, [{ _tag: "Dropped", dropped: false }]]
@@ -380,11 +395,8 @@ const onSucceeded = <T, E>(
   const fresher = now < entry.refreshAt
   const signal = { _tag: "Signal", flight: flight.id, signal: { _tag: "Token", entry } } as const
   if (!usable(entry, now)) {
-    // Dead on arrival: nothing is cached nor announced; the waiters get it as the request's outcome.
-    return [{ _tag: "Empty", refused: state.refused, lastError: state.lastError, flights: state.flights }, [
-      signal,
-      { _tag: "End" }
-    ]]
+    // Dead on arrival: nothing is cached, announced or handed out; the driver reports a failed attempt.
+    return [state, [{ _tag: "DeadOnArrival" }]]
   }
   const actions: Array<Action<T, E>> = entry === candidate ? [{ _tag: "Adopted", entry }, signal] : [signal]
   actions.push({ _tag: "End" })
@@ -453,7 +465,12 @@ const onFailed = <T, E>(
   const gaveUp: ReadonlyArray<Action<T, E>> = [
     ...publish,
     { _tag: "Signal", flight: flight.id, signal: { _tag: "Failed", error: event.error } },
-    { _tag: "GaveUp", error: event.error, serving: entry !== undefined, background: flight.background },
+    {
+      _tag: "GaveUp",
+      error: event.error,
+      serving: entry !== undefined && flight.exclude === undefined,
+      background: flight.background
+    },
     { _tag: "End" }
   ]
   // A 429's delay still holds after the loop gave up: nothing is sent before it ends.
@@ -491,16 +508,24 @@ const onFailed = <T, E>(
   return [{ _tag: "Empty", refused: state.refused, lastError: event.error, flights: state.flights }, gaveUp]
 }
 
-const onInterrupted = <T, E>(state: State<T, E>, id: number): Transition<T, E> => {
-  const flight = flightOf(state, id)
+const onInterrupted = <T, E>(
+  state: State<T, E>,
+  config: Config<T>,
+  event: Extract<Event<T, E>, { _tag: "Interrupted" }>
+): Transition<T, E> => {
+  const flight = flightOf(state, event.flight)
   if (flight === undefined || (state._tag !== "Fetching" && state._tag !== "BackingOff")) return [state, []]
-  const signal = { _tag: "Signal", flight: id, signal: { _tag: "Interrupted" } } as const
-  return state.entry !== undefined
+  const signal = { _tag: "Signal", flight: event.flight, signal: { _tag: "Interrupted" } } as const
+  const entry = usable(state.entry, event.now) ? state.entry : undefined
+  // A flight that died is a failure: the next refresh ahead waits the transient backoff, as after one.
+  const failures = event.died ? state.failures + 1 : state.failures
+  const retryAt = event.died ? event.now + Retry.backoffCeiling(config.retry.transient, state.failures) : 0
+  return entry !== undefined
     ? [{
       _tag: "Cached",
-      entry: state.entry,
-      retryAt: 0,
-      failures: state.failures,
+      entry,
+      retryAt,
+      failures,
       refused: state.refused,
       lastError: state.lastError,
       flights: state.flights
@@ -528,7 +553,7 @@ export const transition = <T, E>(
     case "Refresh":
       return onRefresh(settle(state, event.now), config, event.now)
     case "Invalidate":
-      return onInvalidate(state, config, event.token)
+      return onInvalidate(settle(state, event.now), config, event.token)
     case "Due":
       return onDue(settle(state, event.now), event.flight)
     case "Succeeded":
@@ -536,7 +561,7 @@ export const transition = <T, E>(
     case "Failed":
       return onFailed(state, config, event)
     case "Interrupted":
-      return onInterrupted(state, event.flight)
+      return onInterrupted(state, config, event)
     case "Close":
       return onClose(state)
   }
