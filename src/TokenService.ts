@@ -6,8 +6,9 @@
  * - **Single flight.** Concurrent callers share one token request, and its retry loop runs once for
  *   all of them.
  * - **Reuse until near expiry, refresh ahead.** A token is handed out until `minTimeToLive` before
- *   its end of life; a refresh ahead starts within the last `refreshMargin` (at a random point of its
- *   first half, so replicas spread out), while callers keep getting the still-valid token at once.
+ *   its end of life; a refresh ahead starts within the last `refreshMargin` (at a random point of the
+ *   first half of the span from the margin's start to that instant, so replicas spread out), while
+ *   callers keep getting the still-valid token at once.
  * - **Rate limits waited out.** A 429's delay is one shared back-off: callers wait it out (at most
  *   `maxWait` each), served the moment the retry gets a token; a caller who cannot wait that long
  *   fails at once with `RateLimited` carrying the delay left.

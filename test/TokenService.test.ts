@@ -11,6 +11,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
@@ -187,12 +188,12 @@ describe("TokenService: reuse, refresh ahead and expiry (TestClock)", () => {
       yield* TestClock.setTime(3_450_000)
       for (let i = 0; i < 50; i++) assert.strictEqual(yield* service.get, token0)
       yield* TestClock.adjust("1 millis")
-      assert.strictEqual(counter.calls, 2, "one failed refresh")
+      assert.strictEqual(counter.calls, 2, "one failed refresh (at 3450 s)")
       for (let i = 0; i < 50; i++) assert.strictEqual(yield* service.get, token0)
-      yield* TestClock.adjust("1999 millis")
+      yield* TestClock.setTime(3_451_999)
       for (let i = 0; i < 50; i++) assert.strictEqual(yield* service.get, token0)
       assert.strictEqual(counter.calls, 2, "not retried on every get")
-      yield* TestClock.adjust("1 millis")
+      yield* TestClock.setTime(3_452_000)
       yield* service.get
       yield* TestClock.adjust("1 millis")
       assert.strictEqual(counter.calls, 3, "retried once the backoff (2 s) has passed")
@@ -696,6 +697,18 @@ describe("TokenService: found in the adversarial review of the core", () => {
       assert.instanceOf(rejected, Error)
       assert.strictEqual((rejected as Error).message, "boom", "the defect, not an InterruptedException")
     }).pipe(Effect.provide(TestLogger.make().layer)))
+
+  it.scoped("under a scheduler that runs every task at once, the caller who starts the flight is served", () =>
+    Effect.gen(function*() {
+      const immediate = Scheduler.make((task) => task(), () => false)
+      const result = yield* Effect.gen(function*() {
+        const { counter, fetch } = scriptedFetch()
+        const service = yield* TokenService.makeWith(fetch)
+        const token = yield* service.get
+        return { token: value(token), calls: counter.calls }
+      }).pipe(Effect.scoped, Effect.withScheduler(immediate))
+      assert.deepStrictEqual(result, { token: "token-0", calls: 1 })
+    }))
 
   it.scoped("a refresh ahead that dies is not relaunched on every get", () =>
     Effect.gen(function*() {

@@ -207,8 +207,8 @@ export const make = (
     const flusher = setInterval(flushHits, 1000)
     if (typeof flusher === "object" && flusher !== null && "unref" in flusher) flusher.unref()
 
-    // Fibers are forked with `immediate: false`: a fork inside `step` must not run (and step) before the
-    // step that forked it has finished.
+    // A flight is forked at the end of the step that launched it, never in the middle of one: it may run
+    // (and step) at once, on the same stack, before the caller of that step goes on.
 
     // Wakes a flight's waiters. A final signal ends the flight's waiting; a back-off or a tick starts
     // a new phase, handed to the waiters that go on waiting.
@@ -244,6 +244,7 @@ export const make = (
       state = next
       fast = next._tag === "Cached" ? { entry: next.entry, success: successOf(next.entry) } : undefined
       const effects: Array<Effect.Effect<void>> = []
+      const launches: Array<Effect.Effect<void>> = []
       const taken = new Map<number, Phase>()
       for (const action of actions) {
         switch (action._tag) {
@@ -252,7 +253,7 @@ export const make = (
             const phase = newPhase()
             phases.set(action.flight.id, phase)
             taken.set(action.flight.id, phase)
-            runFork(runFlight(action.flight, action.delay), { immediate: false })
+            launches.push(runFlight(action.flight, action.delay))
             break
           }
           case "Await": {
@@ -292,6 +293,9 @@ export const make = (
             break
         }
       }
+      // Started once this step's bookkeeping is done, and at once: the request goes out now, not after
+      // every fiber already queued (a herd of callers). What it steps meanwhile sees a settled cell.
+      for (const launch of launches) runFork(launch)
       return {
         actions,
         after: effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true }),
