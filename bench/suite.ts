@@ -8,8 +8,9 @@ import { stormPolicy } from "./config.js"
 import type { ClientSpec } from "./peers/types.js"
 import { cacheHit, type CacheHitResult, memory, type MemoryResult } from "./scenarios/cacheHit.js"
 import { coldHerd, type ColdHerdResult } from "./scenarios/coldHerd.js"
+import { herdCost, type HerdCostResult } from "./scenarios/herdCost.js"
 import { renewal, type RenewalResult } from "./scenarios/renewal.js"
-import { storm, type StormResult } from "./scenarios/storm.js"
+import { retryAfterStorm, type RetryAfterStormResult, storm, type StormResult } from "./scenarios/storm.js"
 
 /** The runs of one scenario for one client. */
 export interface Runs<A> {
@@ -23,7 +24,11 @@ export interface SuiteResult {
   readonly coldHerd: ReadonlyArray<Runs<ColdHerdResult>>
   /** Ours at `sizes.coldHerdOursAlso` callers. */
   readonly coldHerdOurs: ReadonlyArray<ColdHerdResult>
+  /** Ours' cache against one `Deferred`, in a cold herd of fibers; absent without ours. */
+  readonly herdCost: HerdCostResult | undefined
   readonly storm: ReadonlyArray<Runs<StormResult>>
+  /** Ours in a storm scripted as `Retry-After: 1` answers; empty without ours. */
+  readonly retryAfterStorm: ReadonlyArray<RetryAfterStormResult>
   readonly renewal: ReadonlyArray<Runs<RenewalResult>>
   readonly cacheHit: CacheHitResult
   readonly memory: MemoryResult
@@ -87,11 +92,31 @@ export const runSuite = (
         sizes.coldHerd.runs
       )
     log(`cold herd, ours at ${sizes.coldHerdOursAlso}: ${JSON.stringify(herdOurs, round)}`)
+    const cost = ours === undefined ? undefined : yield* herdCost(sizes.herdCost)
+    if (cost !== undefined) {
+      log(
+        `cold herd of ${cost.callers} fibers, the cache against one Deferred: ours ${
+          cost.ours.map((r) => r.ms.toFixed(0)).join(" ")
+        } ms, Deferred ${cost.deferred.map((r) => r.ms.toFixed(0)).join(" ")} ms, ratio of the medians ${
+          cost.ratio.toFixed(3)
+        }`
+      )
+    }
     const stormRuns = yield* each(
       sizes.storm.runs,
       "storm",
       (spec) => storm(spec, sizes.storm, { retryPolicy: stormPolicy })
     )
+    const retryAfterRuns: Array<RetryAfterStormResult> = []
+    for (let r = 0; ours !== undefined && r < sizes.retryAfterStorm.runs; r++) {
+      const result = yield* retryAfterStorm(ours, sizes.retryAfterStorm, { retryPolicy: stormPolicy })
+      retryAfterRuns.push(result)
+      log(
+        `storm of Retry-After: ${sizes.retryAfterStorm.retryAfterSeconds}, run ${
+          r + 1
+        }/${sizes.retryAfterStorm.runs} ours: ${JSON.stringify(result, round)}`
+      )
+    }
     const renewalRuns = yield* each(sizes.renewal.runs, "renewal", (spec) => renewal(spec, sizes.renewal))
     const hit = yield* cacheHit(clients, sizes.cacheHit)
     log(`cache hit: ${JSON.stringify(hit, round)}`)
@@ -102,7 +127,9 @@ export const runSuite = (
       clients,
       coldHerd: herd,
       coldHerdOurs: herdOurs,
+      herdCost: cost,
       storm: stormRuns,
+      retryAfterStorm: retryAfterRuns,
       renewal: renewalRuns,
       cacheHit: hit,
       memory: heap,

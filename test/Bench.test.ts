@@ -31,6 +31,8 @@ describe("npm run bench, every scenario once at a tiny size (so the bench cannot
       assert.deepStrictEqual(suite.renewal.map((r) => r.id), ids)
       assert.deepStrictEqual(suite.cacheHit.clients.map((c) => c.id), ids)
       assert.deepStrictEqual(suite.memory.clients.map((c) => c.id), ids)
+      assert.isDefined(suite.herdCost)
+      assert.strictEqual(suite.retryAfterStorm.length, tiny.retryAfterStorm.runs)
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)), 30_000)
 
   it("cold herd: ours sends exactly 1 token request, at both sizes; every client serves every caller", () => {
@@ -45,15 +47,45 @@ describe("npm run bench, every scenario once at a tiny size (so the bench cannot
     }
   })
 
-  it("storm: ours serves every caller with no more token requests than the policy's attempts", () => {
+  it("cold herd against one Deferred: every run of both sides measured, ours with exactly 1 token request", () => {
+    assert.isDefined(suite)
+    const cost = suite!.herdCost!
+    assert.strictEqual(cost.callers, tiny.herdCost.callers)
+    assert.strictEqual(cost.ours.length, tiny.herdCost.runs)
+    assert.strictEqual(cost.deferred.length, tiny.herdCost.runs)
+    for (const run of [...cost.ours, ...cost.deferred]) {
+      assert.strictEqual(run.served, cost.callers)
+      assert.strictEqual(run.requests, 1)
+      assert.isTrue(Number.isFinite(run.ms) && run.ms > 0)
+      assert.isTrue(Number.isFinite(run.latencyStartMs) && run.latencyStartMs >= 0)
+    }
+    // The ratio is reported, never asserted: a timing is no test.
+    assert.isTrue(Number.isFinite(cost.ratio) && cost.ratio > 0)
+  })
+
+  it("storm: ours serves every caller with no more token requests than the storm paces", () => {
     assert.isDefined(suite)
     for (const run of runsOf(suite!.storm, "ours")) {
       assert.strictEqual(run.served, run.callers)
-      assert.isAtMost(run.tokenRequests, stormPolicyAttempts)
+      assert.isAtMost(run.tokenRequests, stormPolicyAttempts(tiny.storm.stormSeconds))
       assert.isAtLeast(run.rateLimited, 1, "the storm did answer 429")
     }
     for (const id of ids) {
       for (const run of runsOf(suite!.storm, id)) assert.isAtLeast(run.attempts, run.callers, id)
+    }
+  })
+
+  it("storm of Retry-After: 1: ours serves every caller, sends no request inside a delay", () => {
+    assert.isDefined(suite)
+    const { retryAfterSeconds, stormSeconds } = tiny.retryAfterStorm
+    const answers = Math.ceil(stormSeconds / retryAfterSeconds)
+    for (const run of suite!.retryAfterStorm) {
+      assert.strictEqual(run.served, run.callers)
+      assert.isAtMost(run.tokenRequests, stormPolicyAttempts(stormSeconds, retryAfterSeconds))
+      assert.strictEqual(run.rateLimited, answers, "every scripted 429 was answered")
+      assert.strictEqual(run.insideDelay, 0)
+      assert.strictEqual(run.requests.length, run.tokenRequests, "the simulator recorded every token request")
+      assert.deepStrictEqual(run.requests.map((r) => r.status), [...Array(answers).fill(429), 200])
     }
   })
 
@@ -81,6 +113,7 @@ describe("npm run bench, every scenario once at a tiny size (so the bench cannot
         for (const run of runsOf(all, id)) assert.strictEqual(run.authenticationHeaders, 0, id)
       }
     }
+    for (const run of suite!.retryAfterStorm) assert.strictEqual(run.authenticationHeaders, 0)
     assert.strictEqual(analyse(suite!).authenticationHeaders, 0)
   })
 
@@ -90,6 +123,8 @@ describe("npm run bench, every scenario once at a tiny size (so the bench cannot
       assert.isTrue(Number.isFinite(figure) && figure > 0)
     }
     for (const c of suite!.cacheHit.clients) assert.isTrue(Number.isFinite(c.nsPerGet) && c.nsPerGet > 0, c.id)
+    const bridge = suite!.cacheHit.bridgeNs
+    assert.isTrue(bridge !== undefined && Number.isFinite(bridge) && bridge > 0, "the Promise bridge is measured")
     assert.isTrue(suite!.memory.collected, "the collector can be forced")
     for (const c of suite!.memory.clients) assert.isTrue(Number.isFinite(c.deltaBytes), c.id)
   })
@@ -104,7 +139,9 @@ describe("npm run bench, every scenario once at a tiny size (so the bench cannot
         "## Our targets",
         "## Machine and versions",
         "## Cold herd",
+        "### The cache's own cost in a cold herd",
         "## Rate-limit storm",
+        "### Ours in a storm of `Retry-After: 1`",
         "## Renewal under traffic",
         "## Cache hit",
         "## Memory",
@@ -115,11 +152,16 @@ describe("npm run bench, every scenario once at a tiny size (so the bench cannot
     for (const spec of clients) assert.include(md, spec.name)
     assert.deepStrictEqual(analysis.targets.map((t) => t.scenario), [
       "cold herd",
+      "cold herd: the cache's own cost",
       "rate-limit storm",
+      "storm of Retry-After: 1",
       "renewal under traffic",
       "cache hit",
+      "Promise bridge",
       "memory"
     ])
+    assert.include(md, "Promise bridge (`await bridge()`)")
+    assert.include(md, "`TokenService.makeWith(fetch)`", "the report says which token endpoint the herd ratio used")
     assert.notInclude(md, "NaN")
     const svg = chart(suite!, analysis, env.date)
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)

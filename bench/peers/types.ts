@@ -41,6 +41,11 @@ export interface TokenClient {
   readonly native: Native
   /** The cache hit, exactly as user code calls it. */
   readonly hit: HitPath
+  /**
+   * Ours only: the Promise bridge for code outside Effect (`TokenService.toAsync`), a function that
+   * resolves to the token value.
+   */
+  readonly bridge?: (() => Promise<string>) | undefined
 }
 
 /** What a scenario tells a client when it builds it. */

@@ -5,10 +5,11 @@
 import * as Duration from "effect/Duration"
 import { stormPolicy, stormPolicyAttempts } from "../config.js"
 import type { Environment } from "../lib/environment.js"
+import { median } from "../lib/measure.js"
 import { zuoraPerIpLimit } from "../scenarios/coldHerd.js"
 import { waitedThresholdMs } from "../scenarios/renewal.js"
 import type { SuiteResult } from "../suite.js"
-import { type Analysis, formatNumber as fmt } from "./analysis.js"
+import { type Analysis, formatNumber as fmt, refreshWindow } from "./analysis.js"
 
 type Align = "left" | "right"
 
@@ -29,6 +30,16 @@ const ratio = (value: number, base: number, digits = 1): string =>
   Number.isFinite(value) && Number.isFinite(base) && base > 0 ? `${fmt(value / base, digits)}x` : "n/a"
 
 const ms = (n: number, digits = 0) => fmt(n, digits)
+
+/** Whole seconds as minutes and seconds: "2 min 35 s". */
+const minutes = (s: number) => {
+  const whole = Math.round(s)
+  const rest = whole % 60
+  return `${Math.floor(whole / 60)} min${rest === 0 ? "" : ` ${rest} s`}`
+}
+
+/** A duration in seconds, or in minutes from two minutes up. */
+const seconds = (s: number) => s >= 120 ? `${fmt(s / 60)} minutes` : `${fmt(s)} s`
 
 export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environment): string => {
   const { sizes } = suite
@@ -57,7 +68,7 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
   p(
     `Every client sent its credentials in the form body (client_secret_post): the simulator counted ${
       fmt(analysis.authenticationHeaders)
-    } token requests with an \`Authorization\` header over all runs of the cold herd, the storm and the renewal.`
+    } token requests with an \`Authorization\` header over all runs of the cold herd, both storms and the renewal.`
   )
 
   p("## Machine and versions")
@@ -127,6 +138,68 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
           "the endpoint: a fiber per caller costs far more than a promise, and that, not the token cache, is " +
           "where the promise-based peers with single flight gain their time.")
   )
+  const cost = analysis.herdCost
+  if (cost !== undefined) {
+    const spread = (runs: ReadonlyArray<{ readonly ms: number }>) => {
+      const all = runs.map((run) => run.ms)
+      return `${ms(Math.min(...all))} to ${ms(Math.max(...all))}`
+    }
+    p("### The cache's own cost in a cold herd")
+    p(
+      `${fmt(cost.callers)} fibers (\`Effect.all\`, unbounded concurrency) call \`get\` on a cold ` +
+        `\`TokenService\`, against ${fmt(cost.callers)} fibers awaiting one \`Deferred\` that a fiber completes ` +
+        `after the same ${cost.latencyMs} ms: the floor for many fibers waiting on one result. The token endpoint ` +
+        `here is \`TokenService.makeWith(fetch)\` with a \`fetch\` that sleeps ${cost.latencyMs} ms, then ` +
+        "succeeds with `TokenService.testToken`: no HTTP and no simulator, so the difference is the cache itself " +
+        "(its state machine's transition for each caller, the wait, the wake-up). Same process and run; a new " +
+        "cold service per run, built before the clock starts; a forced full collection before every run; the " +
+        "order of the two flipped every run; " +
+        `${cost.runs} runs of each after ${sizes.herdCost.warmups} unreported warm-up runs of each.`
+    )
+    const latencyStart = (runs: ReadonlyArray<{ readonly latencyStartMs: number }>) =>
+      median(runs.map((run) => run.latencyStartMs))
+    p(table(
+      [
+        "fibers wait on",
+        "median (ms)",
+        "runs (ms)",
+        "latency began at (ms, median)",
+        "token requests per run",
+        "callers served",
+        "vs the floor"
+      ],
+      [
+        [
+          `one \`Deferred\`, completed after ${cost.latencyMs} ms (floor)`,
+          ms(cost.deferredMs),
+          spread(cost.deferred),
+          ms(latencyStart(cost.deferred)),
+          "",
+          `${fmt(Math.min(...cost.deferred.map((run) => run.served)))} of ${fmt(cost.callers)}`,
+          "1.00x"
+        ],
+        [
+          `effect-zuora-oauth \`get\`, endpoint ${cost.latencyMs} ms`,
+          ms(cost.oursMs),
+          spread(cost.ours),
+          ms(latencyStart(cost.ours)),
+          [...new Set(cost.ours.map((run) => run.requests))].join(", "),
+          `${fmt(Math.min(...cost.ours.map((run) => run.served)))} of ${fmt(cost.callers)}`,
+          `${fmt(cost.ratio, 2)}x`
+        ]
+      ],
+      ["left", "right", "right", "right", "right", "right", "right"]
+    ))
+    p(
+      "Both sides are dominated by the fibers themselves (forking, scheduling and resuming " +
+        `${fmt(cost.callers)} of them), which is the cost the cold herd above shows for ours against the ` +
+        "promise-based peers; the ratio is what the cache adds on top. \"Latency began at\" is when the " +
+        "floor's completing fiber began its sleep, and when ours' token request was sent (its `fetch` called), " +
+        "after the clock started: the first caller's `get` starts the shared request's fiber, and that fiber " +
+        "runs after the callers already queued on the scheduler, so ours' latency begins once the herd is " +
+        "admitted instead of overlapping its admission."
+    )
+  }
 
   // Storm
   const stormOurs = ours(analysis.storm)
@@ -141,9 +214,12 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
       `budget. Every caller retries until served or ${fmt(sizes.storm.giveUpAfterMs / 1000)} s after recovery: ` +
       "after the delay its error carries (`Retry-After` read from each peer's error object, where every peer " +
       `exposes it; \`RateLimited.retryAfter\` for ours), or ${fmt(sizes.storm.fallbackRetryMs)} ms when there is ` +
-      `none. Ours uses \`RetryPolicy.defaults\`: at most ${stormPolicyAttempts} attempts on 429s ` +
-      `(${stormPolicy.rateLimited.maxRetries} retries, each waiting what \`Retry-After\` asks), no retry starting ` +
-      `after ${fmt(Duration.toSeconds(stormPolicy.budget))} s. ` +
+      `none. Ours uses \`RetryPolicy.defaults\` and the default \`maxWait\` (30 s): a 429 with a delay is ` +
+      "retried on time, not on a count, waiting exactly what `Retry-After` asks (at most " +
+      `${seconds(Duration.toSeconds(stormPolicy.maxRateLimitDelay))}, \`maxRateLimitDelay\`) as often as its ` +
+      `${seconds(Duration.toSeconds(stormPolicy.budget))} budget allows, so a ${sizes.storm.stormSeconds} s storm ` +
+      `costs it at most ${stormPolicyAttempts(sizes.storm.stormSeconds)} requests (one per second if every 429 ` +
+      "asked `Retry-After: 1`, then the one that gets the token). " +
       `Median of ${sizes.storm.runs} runs per client.`
   )
   p(table(
@@ -168,12 +244,51 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
     ["left", "right", "right", "right", "right", "right", "right"]
   ))
   p(
-    "Ours sends one request and the 429 it gets becomes one shared \"not before\" instant: callers arriving " +
-      "during the storm fail at once with `RateLimited` carrying what is left of the delay, send nothing, and " +
-      "come back when the shared request's own retry has a token. The peers send one request per caller that " +
-      "arrives while no token is cached; a single flight (@badgateway, axios-token-interceptor) only merges the " +
-      "requests of callers that arrive while one is in flight, and does not remember a failure."
+    "Ours sends one request and the 429 it gets becomes one shared back-off: callers arriving during the storm " +
+      "wait it out inside `get` (each for at most `maxWait`), send nothing, and are all served by the shared " +
+      "request's retry when the delay has elapsed. The peers send one request per caller that arrives while no " +
+      "token is cached; a single flight (@badgateway, axios-token-interceptor) only merges the requests of " +
+      "callers that arrive while one is in flight, and does not remember a failure."
   )
+  const paced = analysis.retryAfterStorm
+  if (paced !== undefined) {
+    const q = sizes.retryAfterStorm
+    p(`### Ours in a storm of \`Retry-After: ${q.retryAfterSeconds}\``)
+    p(
+      `The simulator's script answers the first ${Math.ceil(q.stormSeconds / q.retryAfterSeconds)} token ` +
+        `request(s) 429 with \`Retry-After: ${q.retryAfterSeconds}\`: a storm of ${q.stormSeconds} s for a client ` +
+        `that waits each delay out, the shortest delay a server gives, so the most requests a storm of that length ` +
+        `can pace. ${fmt(q.callers)} callers arrive evenly over ${fmt(q.arrivalMs / 1000, 1)} s from the first ` +
+        "one (whose `get` sends the first request), with `RetryPolicy.defaults` and the default `maxWait`, and " +
+        "retry as in the storm above if a `get` fails. The simulator records when each request arrived (its " +
+        "clock, whole milliseconds): a request is \"inside a delay\" when it arrived before the " +
+        "`Retry-After` of the 429 before it had elapsed (less one millisecond for the clock's grain). " +
+        `${paced.runs.length} runs, each shown.`
+    )
+    p(table(
+      [
+        "run",
+        "callers served",
+        "token requests",
+        "answered 429",
+        "caller tries",
+        "requests arrived at (ms after the first)",
+        "inside a delay",
+        "last served (ms after the first request)"
+      ],
+      paced.runs.map((run, i) => [
+        String(i + 1),
+        `${fmt(run.served)} of ${fmt(run.callers)}`,
+        fmt(run.tokenRequests),
+        fmt(run.rateLimited),
+        fmt(run.attempts),
+        run.requests.map((request) => `${fmt(request.atMs)} (${request.status})`).join(", "),
+        fmt(run.insideDelay),
+        ms(run.lastServedMs)
+      ]),
+      ["left", "right", "right", "right", "right", "left", "right", "right"]
+    ))
+  }
 
   // Renewal
   const renewalOurs = ours(analysis.renewal)
@@ -214,11 +329,33 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
     ]),
     ["left", "right", "right", "right", "right", "right", "right", "right", "right", "right"]
   ))
+  const short = refreshWindow(r.tokenLifetimeSeconds)
+  const zuora = refreshWindow(3600)
+  const waited = renewalOurs === undefined ? 0 : renewalOurs.waitedGets
   p(
     `With ${r.callers} callers taking a token every ~${r.useDelayMs} ms, the gets that wait on a renewal are ` +
       "well under 1% of all gets, so p99 does not see them: the max and the count of gets that waited do. " +
-      "Ours refreshes ahead (from half the lifetime of these short tokens; 5 minutes before expiry for Zuora's " +
-      "one-hour tokens), so no caller waits while a valid token exists and no token is used near its expiry. " +
+      "Ours refreshes ahead, from a random instant between " +
+      `${fmt(short.earliest, 2)} s and ${fmt(short.latest, 2)} s before expiry for these ` +
+      `${r.tokenLifetimeSeconds} s tokens (${minutes(zuora.earliest)} to ${minutes(zuora.latest)} ` +
+      "before expiry for Zuora's one-hour tokens), and serves the current token while the refresh runs, " +
+      `until ${fmt(short.minTimeToLive, 2)} s before its expiry (its minimum time to live; ` +
+      `${fmt(zuora.minTimeToLive)} s for one-hour tokens), so no token is used near its expiry. ` +
+      (renewalOurs === undefined
+        ? ""
+        : waited === 0
+        ? "No get of ours waited on a renewal in the median run. "
+        : `Yet ${fmt(waited)} of ours' gets waited on a renewal in the median run (the longest ` +
+          `${ms(renewalOurs.maxWaitMs, 1)} ms)` +
+          ((short.latest - short.minTimeToLive) * 1000 < r.latencyMs
+            ? `: with tokens this short the latest refresh instant leaves ${
+              fmt(short.latest - short.minTimeToLive, 2)
+            } s before the token stops being served, less than the ${r.latencyMs} ms endpoint takes, so a ` +
+              "refresh drawn late in the window is still in flight when it does, and the callers wait for it. " +
+              `With one-hour tokens that slack is ${fmt(zuora.latest - zuora.minTimeToLive)} s. `
+            : `, though the latest refresh instant leaves ${
+              fmt(short.latest - short.minTimeToLive, 2)
+            } s before the token stops being served, more than the ${r.latencyMs} ms endpoint takes. `)) +
       "The README snippets of simple-oauth2 (and the same pattern for openid-client) fetch a new token in a " +
       "window before expiry, but without single flight every caller in the window fetches its own."
   )
@@ -232,7 +369,9 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
       "warm-up at a fifth of the size. Ours runs in an Effect loop (`for (...) yield* service.get`) beside a bare " +
       "`Ref.get` in the same loop, the floor for an Effect service. Each peer's get is awaited in an async loop " +
       "(`for (...) await get()`) beside a bare `await` of an async function returning a cached value, the floor " +
-      "for a promise API. The two loops cost differently, so compare each client with its own floor first."
+      "for a promise API, and so is our Promise bridge for code outside Effect (`const bridge = yield* " +
+      "TokenService.toAsync(service)`, then `for (...) await bridge()`), on the same warm service. The two loops " +
+      "cost differently, so compare each client with its own floor first, and the bridge with the peers' gets."
   )
   p(table(
     ["loop", "ns per get", "vs its floor", "vs ours"],
@@ -245,10 +384,25 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
         fmt(c.nsPerGet, 1),
         ratio(c.nsPerGet, c.spec.id === "ours" ? hit.refGetNs : hit.bareAwaitNs, 2),
         oursHit === undefined ? "" : ratio(c.nsPerGet, oursHit.nsPerGet, 2)
-      ])
+      ]),
+      ...(analysis.bridge === undefined ? [] : [[
+        "effect-zuora-oauth, Promise bridge (`await bridge()`)",
+        fmt(analysis.bridge.nsPerGet, 1),
+        ratio(analysis.bridge.nsPerGet, hit.bareAwaitNs, 2),
+        oursHit === undefined ? "" : ratio(analysis.bridge.nsPerGet, oursHit.nsPerGet, 2)
+      ]])
     ],
     ["left", "right", "right", "right"]
   ))
+  const bridge = analysis.bridge
+  if (bridge !== undefined && bridge.fastestPeer !== undefined) {
+    p(
+      `The bridge's warm call costs ${fmt(bridge.nsPerGet, 1)} ns, ${fmt(bridge.ratio, 2)}x the fastest peer's ` +
+        `warm get in this run (${bridge.fastestPeer.spec.name}, ${fmt(bridge.fastestPeer.nsPerGet, 1)} ns): while ` +
+        "the cached token is fresh it reads the cache without starting a fiber and hands back the same resolved " +
+        "promise for the same token; otherwise it runs `get` on the runtime it was made in."
+    )
+  }
 
   // Memory
   p("## Memory")
@@ -311,6 +465,8 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
       "- Each scenario run starts its own simulator (`ZuoraSimulator.make`, 127.0.0.1, a port the OS picks) and a " +
       "new client, so no run inherits a cached token, a connection or a rate-limit window from another.",
       "- Runs of a scenario are interleaved across clients, so that drift of the machine affects all alike.",
+      "- Every target is a count, or a ratio of two figures measured in the same process run (interleaved runs, " +
+      "medians): never an absolute time, which would say more about the machine than about the code.",
       "- In the cold herd each client runs its callers in its own model (fibers for ours, promises for the " +
       "peers). In the storm and the renewal the callers are Effect fibers for every client: a peer's promise is " +
       "wrapped with `Effect.tryPromise`, and its wait is timed inside the promise, so the fiber adds nothing to " +

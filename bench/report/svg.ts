@@ -173,6 +173,26 @@ export const chart = (suite: SuiteResult, analysis: Analysis, date: string): str
       scale: "log",
       bars: bars(analysis.herd, (m) => m.ms, (m) => `${fmt(m.ms)} ms`)
     },
+    ...(analysis.herdCost === undefined ? [] : [{
+      title: "Cold herd: the cache's own cost",
+      subtitle: `ms for ${fmt(analysis.herdCost.callers)} fibers, ${analysis.herdCost.latencyMs} ms endpoint; ` +
+        "grey: one Deferred (linear scale)",
+      scale: "linear" as const,
+      bars: [
+        {
+          label: "Deferred (floor)",
+          value: analysis.herdCost.deferredMs,
+          text: `${fmt(analysis.herdCost.deferredMs)} ms`,
+          color: floorColor
+        },
+        {
+          label: "effect-zuora-oauth",
+          value: analysis.herdCost.oursMs,
+          text: `${fmt(analysis.herdCost.oursMs)} ms (${fmt(analysis.herdCost.ratio, 2)}x)`,
+          color: palette.ours
+        }
+      ]
+    }]),
     {
       title: "Rate-limit storm: token requests",
       subtitle: `429s for ${sizes.storm.stormSeconds} s, ${fmt(sizes.storm.callers)} callers arriving (log scale)`,
@@ -221,6 +241,12 @@ export const chart = (suite: SuiteResult, analysis: Analysis, date: string): str
           text: `${fmt(c.nsPerGet)} ns`,
           color: palette[c.spec.id]
         })),
+        ...(analysis.bridge === undefined ? [] : [{
+          label: "await bridge() (ours)",
+          value: analysis.bridge.nsPerGet,
+          text: `${fmt(analysis.bridge.nsPerGet)} ns`,
+          color: palette.ours
+        }]),
         {
           label: "await (floor)",
           value: suite.cacheHit.bareAwaitNs,

@@ -2,8 +2,9 @@
  * Cache hit: a warm client asked for its token in a tight loop. Ours runs in an Effect loop beside a
  * bare `Ref.get` in the same loop (the floor for an Effect service) and the empty loop; each peer's get
  * is awaited in an async loop beside a bare `await` of an async function returning a cached value (the
- * floor for a promise API). Runs are interleaved so that drift of the machine affects all alike, and
- * each figure is the median of the runs.
+ * floor for a promise API), and so is our Promise bridge (`await bridge()`, from `TokenService.toAsync`),
+ * the way code outside Effect calls ours. Runs are interleaved so that drift of the machine affects all
+ * alike, and each figure is the median of the runs.
  *
  * Memory: the heap after a million cache hits against the heap before, each measured after a full
  * collection.
@@ -31,6 +32,8 @@ export interface CacheHitResult {
   readonly bareAwaitNs: number
   /** Per client, in the order given: nanoseconds per get. */
   readonly clients: ReadonlyArray<{ readonly id: ClientSpec["id"]; readonly nsPerGet: number }>
+  /** Async loop around `await bridge()`, ours' Promise bridge on the same warm service; absent without ours. */
+  readonly bridgeNs: number | undefined
 }
 
 export interface MemoryParams {
@@ -68,21 +71,33 @@ const timeHits = (hit: HitPath, n: number): Effect.Effect<number, unknown> =>
     ? timeIt(effectLoop(hit.get, n))
     : Effect.promise(() => timePromise(() => promiseLoop(hit.get, n)))
 
-/** Every client built against one simulator and warmed with one get. */
-const warmClients = (specs: ReadonlyArray<ClientSpec>): Effect.Effect<Array<HitPath>, never, Scope.Scope> =>
+interface Warm {
+  readonly hit: HitPath
+  readonly bridge: (() => Promise<string>) | undefined
+}
+
+/** Every client built against one simulator and warmed with one get (and one bridge call, if it has one). */
+const warmClients = (specs: ReadonlyArray<ClientSpec>): Effect.Effect<Array<Warm>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const simulator = yield* ZuoraSimulator.make({ rateLimit: false }).pipe(Effect.orDie)
     return yield* Effect.forEach(specs, (spec) =>
       Effect.gen(function*() {
         const client = yield* spec.make(simulator, { tokenLifetimeSeconds: 3599 })
-        yield* Effect.orDie(client.get)
-        return client.hit
+        const got = yield* Effect.orDie(client.get)
+        const bridge = client.bridge
+        if (bridge !== undefined) {
+          const value = yield* Effect.promise(() => bridge())
+          if (value !== got.token) yield* Effect.dieMessage(`${spec.id}: the bridge resolved another token`)
+        }
+        return { hit: client.hit, bridge }
       }))
   })
 
 export const cacheHit = (specs: ReadonlyArray<ClientSpec>, params: CacheHitParams): Effect.Effect<CacheHitResult> =>
   Effect.gen(function*() {
-    const hits = yield* warmClients(specs)
+    const warm = yield* warmClients(specs)
+    const hits = warm.map((w) => w.hit)
+    const bridge = warm.find((w) => w.bridge !== undefined)?.bridge
     const ref = yield* Ref.make("bench-token")
     const cachedValue = "bench-token"
     const bare = async () => cachedValue
@@ -91,14 +106,17 @@ export const cacheHit = (specs: ReadonlyArray<ClientSpec>, params: CacheHitParam
     const refs: Array<number> = []
     const bares: Array<number> = []
     const perClient: Array<Array<number>> = specs.map(() => [])
+    const bridges: Array<number> = []
     // A warm-up of the JIT at a fifth of the size, not reported.
     for (const hit of hits) yield* runHits(hit, Math.ceil(n / 5))
+    if (bridge !== undefined) yield* Effect.promise(() => promiseLoop(bridge, Math.ceil(n / 5)))
     yield* effectLoop(Ref.get(ref), Math.ceil(n / 5))
     for (let run = 0; run < params.runs; run++) {
       empty.push(yield* timeIt(effectLoop(Effect.void, n)))
       refs.push(yield* timeIt(effectLoop(Ref.get(ref), n)))
       bares.push(yield* Effect.promise(() => timePromise(() => promiseLoop(bare, n))))
       for (let i = 0; i < hits.length; i++) perClient[i]!.push(yield* timeHits(hits[i]!, n))
+      if (bridge !== undefined) bridges.push(yield* Effect.promise(() => timePromise(() => promiseLoop(bridge, n))))
     }
     const ns = (ms: ReadonlyArray<number>) => (median(ms) * 1e6) / n
     return {
@@ -107,13 +125,14 @@ export const cacheHit = (specs: ReadonlyArray<ClientSpec>, params: CacheHitParam
       emptyLoopNs: ns(empty),
       refGetNs: ns(refs),
       bareAwaitNs: ns(bares),
-      clients: specs.map((spec, i) => ({ id: spec.id, nsPerGet: ns(perClient[i]!) }))
+      clients: specs.map((spec, i) => ({ id: spec.id, nsPerGet: ns(perClient[i]!) })),
+      bridgeNs: bridge === undefined ? undefined : ns(bridges)
     }
   }).pipe(Effect.orDie, Effect.scoped)
 
 export const memory = (specs: ReadonlyArray<ClientSpec>, params: MemoryParams): Effect.Effect<MemoryResult> =>
   Effect.gen(function*() {
-    const hits = yield* warmClients(specs)
+    const hits = (yield* warmClients(specs)).map((w) => w.hit)
     let collected = true
     const samples = specs.map(() => ({ before: [] as Array<number>, after: [] as Array<number> }))
     for (let run = 0; run < params.runs; run++) {
