@@ -106,6 +106,8 @@ interface Woken {
   readonly next: Phase | undefined
 }
 
+const noPhases: ReadonlyMap<number, Phase> = new Map()
+
 const newPhase = (): Phase => ({ deferred: Deferred.unsafeMake<Woken>(FiberId.none), timer: undefined })
 
 /** Marks a flight whose loop already settled the state: nothing more to report. */
@@ -195,6 +197,7 @@ export const make = (
     // The defect of a flight that is dying, while its Interrupted event is stepped.
     const dying = new Map<number, Cause.Cause<never>>()
     let pendingHits = 0
+    let pendingMisses = 0
 
     const flushHits = () => {
       if (pendingHits > 0) {
@@ -202,9 +205,21 @@ export const make = (
         pendingHits = 0
       }
     }
+    // Misses are counted while callers join a flight (a herd: thousands at once) and reported when the
+    // flight ends, once a second, and when the scope closes.
+    const flushMisses = () => {
+      if (pendingMisses > 0) {
+        misses.unsafeUpdate(pendingMisses, noTags)
+        pendingMisses = 0
+      }
+    }
+    const flush = () => {
+      flushHits()
+      flushMisses()
+    }
     // Reports the hits counted on the fast path once a second (a real timer, unref'd, so that it neither
     // keeps a process alive nor runs on TestClock), on every slow path, and when the scope closes.
-    const flusher = setInterval(flushHits, 1000)
+    const flusher = setInterval(flush, 1000)
     if (typeof flusher === "object" && flusher !== null && "unref" in flusher) flusher.unref()
 
     // A flight is forked at the end of the step that launched it, never in the middle of one: it may run
@@ -243,22 +258,24 @@ export const make = (
       const [next, actions] = Machine.transition(state, event, config)
       state = next
       fast = next._tag === "Cached" ? { entry: next.entry, success: successOf(next.entry) } : undefined
-      const effects: Array<Effect.Effect<void>> = []
-      const launches: Array<Effect.Effect<void>> = []
-      const taken = new Map<number, Phase>()
+      // Made only when needed: a herd of callers joining a flight steps thousands of times.
+      let effects: Array<Effect.Effect<void>> | undefined
+      let launches: Array<Effect.Effect<void>> | undefined
+      let taken: Map<number, Phase> | undefined
+      const effect = (e: Effect.Effect<void>) => (effects ??= []).push(e)
       for (const action of actions) {
         switch (action._tag) {
           case "Launch": {
             if (action.flight.background) refreshes.unsafeUpdate(1, noTags)
             const phase = newPhase()
             phases.set(action.flight.id, phase)
-            taken.set(action.flight.id, phase)
-            launches.push(runFlight(action.flight, action.delay))
+            ;(taken ??= new Map()).set(action.flight.id, phase)
+            ;(launches ??= []).push(runFlight(action.flight, action.delay))
             break
           }
           case "Await": {
-            const phase = taken.get(action.flight) ?? phases.get(action.flight)
-            if (phase !== undefined) taken.set(action.flight, phase)
+            const phase = taken?.get(action.flight) ?? phases.get(action.flight)
+            if (phase !== undefined) (taken ??= new Map()).set(action.flight, phase)
             break
           }
           case "Signal":
@@ -270,20 +287,18 @@ export const make = (
             )
             break
           case "Adopted":
-            effects.push(
-              SubscriptionRef.set(changes, Option.some(action.entry)),
-              Metric.set(expiresAt, action.entry.token.expiresAt / 1000)
-            )
+            effect(SubscriptionRef.set(changes, Option.some(action.entry)))
+            effect(Metric.set(expiresAt, action.entry.token.expiresAt / 1000))
             break
           case "Dropped":
-            if (action.dropped) effects.push(SubscriptionRef.set(changes, Option.none()))
+            if (action.dropped) effect(SubscriptionRef.set(changes, Option.none()))
             break
           case "Publish":
             // The whole fleet backs off together.
-            effects.push(store.publishNotBefore(clock.unsafeCurrentTimeMillis() + action.delay))
+            effect(store.publishNotBefore(clock.unsafeCurrentTimeMillis() + action.delay))
             break
           case "GaveUp":
-            effects.push(
+            effect(
               (action.serving
                 ? Effect.logWarning("Refreshing the Zuora token failed; the current token is still served")
                 : Effect.logDebug("Getting a Zuora token failed")).pipe(
@@ -295,11 +310,11 @@ export const make = (
       }
       // Started once this step's bookkeeping is done, and at once: the request goes out now, not after
       // every fiber already queued (a herd of callers). What it steps meanwhile sees a settled cell.
-      for (const launch of launches) runFork(launch)
+      if (launches !== undefined) { for (const launch of launches) runFork(launch) }
       return {
         actions,
-        after: effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true }),
-        phases: taken
+        after: effects === undefined ? Effect.void : Effect.all(effects, { discard: true }),
+        phases: taken ?? noPhases
       }
     }
 
@@ -495,6 +510,7 @@ export const make = (
               )
           })
         ),
+        Effect.ensuring(Effect.sync(flushMisses)),
         // Told above, once, with the annotations: the fiber's end is not reported again by the runtime.
         Effect.catchAllCause(() => Effect.void)
       )
@@ -575,27 +591,29 @@ export const make = (
         flushHits()
         const now = monotonic()
         const { actions, after, phases: taken } = step({ _tag: tag, now })
+        const then = <A, E>(result: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+          after === Effect.void ? result : Effect.zipRight(after, result)
         for (const action of actions) {
           switch (action._tag) {
             case "Serve":
               hits.unsafeUpdate(1, noTags)
-              return Effect.zipRight(after, successOf(action.entry))
+              return then(successOf(action.entry))
             case "Await": {
-              misses.unsafeUpdate(1, noTags)
+              pendingMisses++
               // Taken in the step: the flight may end before the caller awaits (or even within the step).
               const phase = taken.get(action.flight)
-              return phase === undefined
-                ? Effect.zipRight(after, Effect.interrupt)
-                : Effect.zipRight(after, awaitPhase(action.flight, phase, now + config.maxWaitMillis))
+              return then(
+                phase === undefined ? Effect.interrupt : awaitPhase(action.flight, phase, now + config.maxWaitMillis)
+              )
             }
             case "Reject":
-              misses.unsafeUpdate(1, noTags)
-              return Effect.zipRight(after, Effect.fail(backedOff(lastErrorOf(state), action.delay)))
+              pendingMisses++
+              return then(Effect.fail(backedOff(lastErrorOf(state), action.delay)))
             case "Interrupt":
-              return Effect.zipRight(after, Effect.interrupt)
+              return then(Effect.interrupt)
           }
         }
-        return Effect.zipRight(after, Effect.interrupt)
+        return then(Effect.interrupt)
       })
 
     const slow = ask("Get")
@@ -657,7 +675,7 @@ export const make = (
       Effect.sync(() => {
         step({ _tag: "Close" })
         clearInterval(flusher)
-        flushHits()
+        flush()
       })
     )
 
