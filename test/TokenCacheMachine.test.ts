@@ -946,6 +946,14 @@ describe("flight ids", () => {
             ? interrupted(flight)
             : close
           const before = state
+          // The join query agrees with the transition: where it names a flight, a Get awaits it and
+          // changes nothing.
+          const joined = Machine.joins(state, config, now)
+          if (joined !== undefined) {
+            const [afterGet, getActions] = step(state, get(now))
+            assert.strictEqual(afterGet, state)
+            assert.deepStrictEqual(getActions, [{ _tag: "Await", flight: joined }])
+          }
           const [next, actions] = step(state, event)
           if (next._tag !== "Closed") {
             assert.isAtLeast(next.flights, before.flights)

@@ -534,18 +534,18 @@ export const make = (
     }
     const lastErrorOf = (s: State): TokenError | undefined => s._tag === "Closed" ? undefined : s.lastError
 
-    const linkTo = (id: number) =>
-      Effect.withFiberRuntime<void>((fiber) => {
-        const current = fiber.currentSpan
-        const span = spans.get(id)
-        if (current !== undefined && current._tag === "Span" && span !== undefined && current !== span) {
-          current.addLinks([{ _tag: "SpanLink", span, attributes: { [A.background]: false } }])
-        }
-        return Effect.void
-      })
+    // The waiter's span (if it has one) gets a link to the shared request's span.
+    const linkTo = (fiber: Fiber.RuntimeFiber<unknown, unknown>, id: number) => {
+      const current = fiber.currentSpan
+      if (current === undefined || current._tag !== "Span") return
+      const span = spans.get(id)
+      if (span !== undefined && current !== span) {
+        current.addLinks([{ _tag: "SpanLink", span, attributes: { [A.background]: false } }])
+      }
+    }
 
     const awaitPhase = (id: number, phase: Phase, deadline: number): Effect.Effect<AccessToken, TokenError> =>
-      Effect.suspend(() => {
+      Effect.withFiberRuntime((fiber) => {
         const now = monotonic()
         if (phase.timer === undefined && config.maxWaitMillis > 0 && deadline > now) {
           phase.timer = runFork(
@@ -556,8 +556,8 @@ export const make = (
             { immediate: false }
           )
         }
-        return Effect.zipRight(
-          linkTo(id),
+        linkTo(fiber, id)
+        return (
           Effect.flatMap(Deferred.await(phase.deferred), ({ next, signal }): Effect.Effect<AccessToken, TokenError> => {
             switch (signal._tag) {
               case "Token":
@@ -590,6 +590,13 @@ export const make = (
       Effect.suspend(() => {
         flushHits()
         const now = monotonic()
+        // A get that only joins the flight in progress changes nothing: no transition to run.
+        const joined = tag === "Get" ? Machine.joins(state, config, now) : undefined
+        const joinedPhase = joined === undefined ? undefined : phases.get(joined)
+        if (joinedPhase !== undefined) {
+          pendingMisses++
+          return awaitPhase(joined!, joinedPhase, now + config.maxWaitMillis)
+        }
         const { actions, after, phases: taken } = step({ _tag: tag, now })
         const then = <A, E>(result: Effect.Effect<A, E>): Effect.Effect<A, E> =>
           after === Effect.void ? result : Effect.zipRight(after, result)

@@ -567,6 +567,24 @@ export const transition = <T, E>(
   }
 }
 
+/**
+ * The flight a `Get` now would only await, changing nothing (a request in flight and no usable token,
+ * or a back-off the caller can wait out): the id, or `undefined` when the `Get` needs its transition.
+ * Agrees with `transition` by construction: it is the same decision, without the allocations.
+ */
+export const joins = <T, E>(state: State<T, E>, config: Config<T>, now: number): number | undefined => {
+  switch (state._tag) {
+    case "Fetching":
+      return state.entry === undefined ? state.flight.id : undefined
+    case "BackingOff":
+      return state.entry === undefined && state.flight !== undefined && state.until - now <= config.maxWaitMillis
+        ? state.flight.id
+        : undefined
+    default:
+      return undefined
+  }
+}
+
 /** The cached token a caller may be served now without a transition, if any (the hit path). */
 export const servable = <T, E>(state: State<T, E>, now: number): Entry<T> | undefined =>
   state._tag === "Cached" && now < state.entry.refreshAt ? state.entry : undefined
