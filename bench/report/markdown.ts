@@ -195,9 +195,9 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
         `${fmt(cost.callers)} of them), which is the cost the cold herd above shows for ours against the ` +
         "promise-based peers; the ratio is what the cache adds on top. \"Latency began at\" is when the " +
         "floor's completing fiber began its sleep, and when ours' token request was sent (its `fetch` called), " +
-        "after the clock started: the first caller's `get` starts the shared request's fiber, and that fiber " +
-        "runs after the callers already queued on the scheduler, so ours' latency begins once the herd is " +
-        "admitted instead of overlapping its admission."
+        "after the clock started: the floor's fiber is forked before the herd; ours' request is sent by the " +
+        "first caller's `get` (the shared request starts at once, on that caller's step), so it begins once " +
+        "that first caller runs, and its latency overlaps the admission of the others."
     )
   }
 
