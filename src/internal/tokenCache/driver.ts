@@ -38,6 +38,7 @@ import type { AccessToken } from "../../AccessToken.js"
 import * as Observability from "../../Observability.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import { RateLimited, type TokenError, UnexpectedResponse } from "../../TokenError.js"
+import type { Service, Status } from "../../TokenService.js"
 import * as TokenStore from "../../TokenStore.js"
 import * as Machine from "./machine.js"
 import { classify, toLimits } from "./policy.js"
@@ -60,22 +61,8 @@ export interface Settings {
   readonly store: TokenStore.TokenStore
 }
 
-/** What `status` reports. */
-export interface Status {
-  readonly state: State["_tag"]
-  readonly expiresIn: Option.Option<Duration.Duration>
-  readonly lastError: Option.Option<TokenError>
-  readonly backOff: Option.Option<Duration.Duration>
-}
-
-/** The service the driver builds, with the synchronous hit check the Promise bridge uses. */
-export interface Driven {
-  readonly get: Effect.Effect<AccessToken, TokenError>
-  readonly refresh: Effect.Effect<AccessToken, TokenError>
-  readonly invalidate: (token: AccessToken) => Effect.Effect<boolean>
-  readonly peek: Effect.Effect<Option.Option<AccessToken>>
-  readonly status: Effect.Effect<Status>
-  readonly changes: Stream.Stream<AccessToken>
+/** The service the driver builds (the public one but its environment), and the synchronous hit check the Promise bridge uses. */
+export interface Driven extends Omit<Service, "environment"> {
   /** The cached token if a caller may be served it now, counted as a hit; no fiber needed. */
   readonly unsafeHit: () => AccessToken | undefined
 }
