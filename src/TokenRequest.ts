@@ -366,9 +366,18 @@ const exchange = (
         (error._tag === "RequestError" || error._tag === "ResponseError"),
       (error) => Effect.fail(transportFailure(error, undefined, prepared.trackId))
     ),
-    // Redirects are answers, never followed: with the fetch client a 307 would re-post the secret.
-    body.withoutRedirects
+    // One request, to the environment's origin only; redirects are answers, never followed, by fetch or by
+    // a redirect-following client the app built: a 307 would re-post the secret to whatever host it names.
+    body.guardExchange(originOf(credentials.environment.baseUrl))
   )
+
+const originOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return undefined
+  }
+}
 
 // One attempt, reading the credentials included, is bounded by the timeout.
 const withTimeout = <A, E, R>(effect: Effect.Effect<A, E, R>, prepared: Prepared): Effect.Effect<A, E | Network, R> =>

@@ -468,8 +468,9 @@ export const make = (
           onTimeout: () =>
             new RequestTimeout({ method: request.method, path: pathOf(request.url), timeout: prepared.timeout })
         }),
-        // Redirects are returned, never followed: a token must not cross one.
-        body.withoutRedirects,
+        // One request; redirects are returned, never followed (by fetch or by a redirect-following
+        // client of the app's): a token must not cross one, and goes to the environment's origin only.
+        body.guardExchange(request.headers["authorization"] === undefined ? undefined : environment.origin),
         body.releasable
       )
 

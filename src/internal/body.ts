@@ -323,14 +323,56 @@ export const guardResponse = (
 ): HttpClientResponse.HttpClientResponse => new GuardedResponse(response, request, limits, release)
 
 /**
- * Runs `effect` with a fetch client that never follows a redirect: the `fetch` found in the context (or
- * the global one) is wrapped to send with `redirect: "manual"`. No `RequestInit` is provided, so the
- * fetch client's own (given to `FetchHttpClient.layer`: a proxy dispatcher, a CA, mTLS) and the caller's
- * still apply; providing one here would replace the layer's, since the caller's context wins.
+ * Runs `effect` (one exchange: one request) with a guarded `fetch`: the one found in the context (or the
+ * global one), wrapped so that
+ *
+ * - it sends with `redirect: "manual"`: fetch itself never follows a redirect (a 307 would re-post the
+ *   body, with the secret, to whatever host `Location` names);
+ * - it sends once: a client that follows redirects itself (an app's `HttpClient.followRedirects`, which
+ *   re-sends the request, headers and body, through the client it wraps) gets the same 3xx answer again
+ *   instead of a second request, so the 3xx reaches the library, whose callers see it; nothing more goes
+ *   on the wire, to another origin or to the same one;
+ * - with `origin`, a request to any other origin is refused before it is sent.
+ *
+ * This holds for every `HttpClient` that sends through `FetchHttpClient`'s `fetch` (the platform's fetch
+ * client, whatever transforms the app applies to it). A client that does not (a Node `http` client)
+ * reads no `FetchHttpClient.Fetch`, and gets no such guard. No `RequestInit` is provided here, so the
+ * fetch client's own (a proxy dispatcher, a CA, mTLS) still applies.
  */
-export const withoutRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(FetchHttpClient.Fetch), (given) => {
-    const manual: typeof globalThis.fetch = (input, init) =>
-      (Option.isSome(given) ? given.value : globalThis.fetch)(input, { ...init, redirect: "manual" })
-    return Effect.provideService(effect, FetchHttpClient.Fetch, manual)
-  })
+export const guardExchange =
+  (origin: string | undefined) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Effect.serviceOption(FetchHttpClient.Fetch), (given) => {
+      const inner = Option.isSome(given) ? given.value : globalThis.fetch
+      let answered: Response | undefined
+      let sent = false
+      const guarded: typeof globalThis.fetch = (input, init) => {
+        if (sent) {
+          // A redirect followed by a client above fetch: the same answer again, nothing sent.
+          return answered === undefined
+            ? Promise.reject(new TypeError("effect-zuora-oauth sends one request per exchange"))
+            : Promise.resolve(
+              new Response(null, {
+                status: answered.status,
+                statusText: answered.statusText,
+                headers: answered.headers
+              })
+            )
+        }
+        sent = true
+        const target = typeof input === "string" ? input : input instanceof URL ? input.href : input.url
+        let targetOrigin: string
+        try {
+          targetOrigin = new URL(target).origin
+        } catch {
+          return Promise.reject(new TypeError("effect-zuora-oauth refused an unparsable URL"))
+        }
+        if (origin !== undefined && targetOrigin !== origin) {
+          return Promise.reject(new TypeError(`effect-zuora-oauth sends credentials to ${origin} only`))
+        }
+        return inner(input, { ...init, redirect: "manual" }).then((response) => {
+          answered = response
+          return response
+        })
+      }
+      return Effect.provideService(effect, FetchHttpClient.Fetch, guarded)
+    })
