@@ -8,7 +8,7 @@
  *   carried across one.
  * - A 401 invalidates exactly the token it refused and the request is sent once more with a fresh
  *   token. A 401 loop (the API refuses every new token) is not a token storm: at most one forced
- *   refresh per `unauthorizedInterval`, then `Unauthorized`.
+ *   refresh per `unauthorizedInterval`, then `ZuoraUnauthorized`.
  * - A 429 honours `Retry-After` or `RateLimit-Reset` (bounded); a 5xx or a network failure is retried
  *   with full jitter only for idempotent methods or requests carrying an `Idempotency-Key`. Requests
  *   whose body is a stream are never replayed.
@@ -55,8 +55,8 @@ import * as ZuoraEnvironment from "./ZuoraEnvironment.js"
  * @since 0.1.0
  * @category Errors
  */
-export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-zuora-oauth/Unauthorized")(
-  "Unauthorized",
+export class ZuoraUnauthorized extends Schema.TaggedError<ZuoraUnauthorized>("effect-zuora-oauth/ZuoraUnauthorized")(
+  "ZuoraUnauthorized",
   {
     status: Schema.Number,
     method: Schema.String,
@@ -84,8 +84,8 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-zuora
  * @since 0.1.0
  * @category Errors
  */
-export class RequestTimeout extends Schema.TaggedError<RequestTimeout>("effect-zuora-oauth/RequestTimeout")(
-  "RequestTimeout",
+export class ZuoraTimeout extends Schema.TaggedError<ZuoraTimeout>("effect-zuora-oauth/ZuoraTimeout")(
+  "ZuoraTimeout",
   {
     method: Schema.String,
     path: Schema.String,
@@ -106,7 +106,7 @@ export class RequestTimeout extends Schema.TaggedError<RequestTimeout>("effect-z
  * @since 0.1.0
  * @category Errors
  */
-export type ZuoraClientError = HttpClientError.HttpClientError | TokenError | Unauthorized | RequestTimeout
+export type ZuoraClientError = HttpClientError.HttpClientError | TokenError | ZuoraUnauthorized | ZuoraTimeout
 
 /**
  * The authenticated Zuora client: an `HttpClient` with a typed error channel.
@@ -398,16 +398,15 @@ export const make = (
     // The 401 guard: the last token refused and when a refresh was last forced.
     const guard = { refused: undefined as AccessToken | undefined, forcedAt: -Infinity }
 
-    // Relative URLs are resolved against the base URL, before the user's request mappers see them.
-    const preprocess = (request: HttpClientRequest.HttpClientRequest) =>
-      Effect.succeed(
-        isAbsolute(request.url)
-          ? request
-          : HttpClientRequest.setUrl(
-            request,
-            `${environment.baseUrl}${request.url.startsWith("/") ? "" : "/"}${request.url}`
-          )
-      )
+    // Relative URLs are resolved against the base URL when the request is sent, after the user's own
+    // request mappers: a mapper such as `HttpClientRequest.prependUrl("/v1")` sees the relative path.
+    const resolve = (request: HttpClientRequest.HttpClientRequest) =>
+      isAbsolute(request.url)
+        ? request
+        : HttpClientRequest.setUrl(
+          request,
+          `${environment.baseUrl}${request.url.startsWith("/") ? "" : "/"}${request.url}`
+        )
 
     const withZuoraHeaders = (request: HttpClientRequest.HttpClientRequest) =>
       Effect.flatMap(FiberRef.get(currentTrackId), (fiberTrackId) => {
@@ -466,7 +465,7 @@ export const make = (
         Effect.timeoutFail({
           duration: prepared.timeout,
           onTimeout: () =>
-            new RequestTimeout({ method: request.method, path: pathOf(request.url), timeout: prepared.timeout })
+            new ZuoraTimeout({ method: request.method, path: pathOf(request.url), timeout: prepared.timeout })
         }),
         // One request; redirects are returned, never followed (by fetch or by a redirect-following
         // client of the app's): a token must not cross one, and goes to the environment's origin only.
@@ -487,7 +486,7 @@ export const make = (
     ) => {
       const wait = guard.forcedAt + prepared.unauthorizedIntervalMillis - clock.unsafeCurrentTimeMillis()
       const requestId = headers.sanitize(response.headers["zuora-request-id"], 128)
-      return new Unauthorized({
+      return new ZuoraUnauthorized({
         status: response.status,
         method: request.method,
         path: pathOf(request.url),
@@ -498,9 +497,10 @@ export const make = (
     }
 
     const send = (
-      request: HttpClientRequest.HttpClientRequest
+      given: HttpClientRequest.HttpClientRequest
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ZuoraClientError> =>
       Effect.gen(function*() {
+        const request = resolve(given)
         const zuora = originOf(request.url) === environment.origin
         const replayable = request.body._tag !== "Stream"
         const retryTransient = replayable &&
@@ -515,7 +515,7 @@ export const make = (
           const result = yield* Effect.either(sendOnce(outgoing))
           if (Either.isLeft(result)) {
             const error = scrubError(result.left, token !== undefined)
-            const transient = error._tag === "RequestTimeout" ||
+            const transient = error._tag === "ZuoraTimeout" ||
               (error._tag === "RequestError" && error.reason === "Transport")
             if (transient && retryTransient && retries < prepared.retry.maxRetries) {
               yield* Effect.sleep(Duration.millis(yield* jitter(retries)))
@@ -582,7 +582,7 @@ export const make = (
 
     const client: Service = HttpClient.makeWith(
       (request: Effect.Effect<HttpClientRequest.HttpClientRequest, ZuoraClientError>) => Effect.flatMap(request, send),
-      preprocess
+      Effect.succeed
     )
     return options.transformClient === undefined ? client : options.transformClient(client)
   })

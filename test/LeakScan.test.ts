@@ -103,7 +103,7 @@ describe("leak scan: the secret and the tokens never appear in logs, traces or e
         const texts = recorder.texts()
         assert.isTrue(texts.some((t) => t.channel.includes("http.request.header.authorization")))
         assert.isTrue(texts.some((t) => t.text.includes("RequestError")), "a transport failure was recorded")
-        assert.isTrue(texts.some((t) => t.text.includes("RequestTimeout")), "a timeout was recorded")
+        assert.isTrue(texts.some((t) => t.text.includes("ZuoraTimeout")), "a timeout was recorded")
         assert.isTrue(texts.some((t) => t.text.includes("ResponseError")), "a status error was recorded")
         const findings = Recorder.scan(texts, [secret, ...issued.map((value) => ({ name: "access token", value }))])
         assert.strictEqual(findings.length, 0, report(findings))

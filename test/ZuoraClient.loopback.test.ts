@@ -1,4 +1,5 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpApiError from "@effect/platform/HttpApiError"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
@@ -150,18 +151,18 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
       assert.strictEqual((yield* simulator.stats).tokenRequests, 2)
     }))
 
-  it.scopedLive("a 401 loop is bounded: one forced refresh per interval, then Unauthorized", () =>
+  it.scopedLive("a 401 loop is bounded: one forced refresh per interval, then ZuoraUnauthorized", () =>
     Effect.gen(function*() {
       const { simulator, zuora } = yield* setup({}, { unauthorizedInterval: "1 second" })
       const refuse = Array.from({ length: 20 }, () => Answer.Status({ status: 401, body: "{\"success\":false}" }))
       yield* simulator.scriptApi(...refuse)
       const first = yield* Effect.either(zuora.get("/v1/accounts/A1"))
-      assert.isTrue(Either.isLeft(first) && first.left._tag === "Unauthorized")
+      assert.isTrue(Either.isLeft(first) && first.left._tag === "ZuoraUnauthorized")
       assert.strictEqual((yield* simulator.stats).tokenRequests, 2, "one forced refresh")
       for (let i = 0; i < 5; i++) {
         const again = yield* Effect.either(zuora.get("/v1/accounts/A1"))
-        assert.isTrue(Either.isLeft(again) && again.left._tag === "Unauthorized")
-        if (Either.isLeft(again) && again.left._tag === "Unauthorized") assert.isDefined(again.left.retryAfter)
+        assert.isTrue(Either.isLeft(again) && again.left._tag === "ZuoraUnauthorized")
+        if (Either.isLeft(again) && again.left._tag === "ZuoraUnauthorized") assert.isDefined(again.left.retryAfter)
       }
       assert.strictEqual((yield* simulator.stats).tokenRequests, 2, "no token storm")
       yield* Effect.sleep("1100 millis")
@@ -236,12 +237,12 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
       assert.strictEqual((yield* zuora.get("/v1/accounts/A2")).status, 200, "the next call uses a fresh token")
     }))
 
-  it.scopedLive("a call slower than the timeout is RequestTimeout", () =>
+  it.scopedLive("a call slower than the timeout is ZuoraTimeout", () =>
     Effect.gen(function*() {
       const { simulator, zuora } = yield* setup({}, { timeout: "300 millis", retry: false })
       yield* simulator.scriptApi(Answer.Hang())
       const result = yield* Effect.either(zuora.get("/v1/accounts/A1"))
-      assert.isTrue(Either.isLeft(result) && result.left._tag === "RequestTimeout")
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "ZuoraTimeout")
     }))
 
   it.scopedLive("is a layer, and users add their own policies with transformClient", () =>
@@ -260,5 +261,29 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
       )
       assert.strictEqual(status, 200)
       assert.strictEqual(seen, 1)
+    }))
+
+  it.scopedLive("issue 13, case 9: an app's prependUrl(\"/v1\") sees the relative path, not an absolute URL", () =>
+    Effect.gen(function*() {
+      const { zuora } = yield* setup()
+      const prefixed = HttpClient.mapRequest(zuora, HttpClientRequest.prependUrl("/v1"))
+      const response = yield* prefixed.get("/accounts/A00000001")
+      assert.strictEqual(response.status, 200)
+    }))
+
+  it.effect("issue 13, case 5: the client's error tags collide with no @effect/platform error", () =>
+    Effect.gen(function*() {
+      // A union with HttpApiError's own Unauthorized and RequestTimeout: each tag is caught on its own.
+      const failing = (error: HttpApiError.Unauthorized | ZuoraClient.ZuoraUnauthorized | ZuoraClient.ZuoraTimeout) =>
+        Effect.fail(error)
+      const caught = yield* failing(
+        new ZuoraClient.ZuoraUnauthorized({ status: 401, method: "GET", path: "/v1/x", description: "refused" })
+      ).pipe(
+        Effect.catchTag("ZuoraUnauthorized", (error) => Effect.succeed(`zuora ${error.status}`)),
+        Effect.catchTag("Unauthorized", () => Effect.succeed("api")),
+        Effect.catchTag("ZuoraTimeout", () => Effect.succeed("timeout"))
+      )
+      assert.strictEqual(caught, "zuora 401")
+      assert.notStrictEqual(new HttpApiError.Unauthorized()._tag, "ZuoraUnauthorized")
     }))
 })
