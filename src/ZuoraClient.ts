@@ -390,6 +390,12 @@ export const make = (
 ): Effect.Effect<Service, InvalidConfiguration, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const prepared = yield* prepare(options, tokens.environment)
+    if (options.zuoraVersion === undefined) {
+      // Said once, when the client is built: without the header Zuora answers with the tenant's default.
+      yield* Effect.logInfo(
+        "No Zuora-Version set: Zuora answers with the tenant's default version (186.0 for a tenant that never upgraded); set zuoraVersion, e.g. \"2025-08-12\""
+      ).pipe(Effect.annotateLogs({ "zuora.environment": prepared.environment.name }))
+    }
     // Each request is tied to a scope of its own (`body.releasable`), so that the body of a response
     // refused or left unread can be aborted at once rather than when it is garbage collected.
     const base = HttpClient.withScope(yield* HttpClient.HttpClient)

@@ -12,6 +12,7 @@ import * as TokenService from "../src/TokenService.js"
 import * as ZuoraClient from "../src/ZuoraClient.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { fastPolicy } from "./utils/Loopback.js"
+import * as TestLogger from "./utils/TestLogger.js"
 
 const { Answer } = ZuoraSimulator
 
@@ -285,5 +286,18 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
       )
       assert.strictEqual(caught, "zuora 401")
       assert.notStrictEqual(new HttpApiError.Unauthorized()._tag, "ZuoraUnauthorized")
+    }))
+
+  it.scopedLive("without a Zuora-Version the client says so once, at Info; with one it says nothing", () =>
+    Effect.gen(function*() {
+      const logs = TestLogger.make()
+      yield* Effect.gen(function*() {
+        yield* setup()
+        yield* setup({}, { zuoraVersion: "2025-08-12" })
+      }).pipe(Effect.provide(logs.layer))
+      const lines = logs.lines.filter((line) => line.message.includes("Zuora-Version"))
+      assert.strictEqual(lines.length, 1)
+      assert.strictEqual(lines[0]!.level, "INFO")
+      assert.include(lines[0]!.message, "186.0")
     }))
 })
