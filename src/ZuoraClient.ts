@@ -490,7 +490,8 @@ export const make = (
       response: HttpClientResponse.HttpClientResponse,
       description: string
     ) => {
-      const wait = guard.forcedAt + prepared.unauthorizedIntervalMillis - clock.unsafeCurrentTimeMillis()
+      const wait = guard.forcedAt + prepared.unauthorizedIntervalMillis -
+        Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
       const requestId = headers.sanitize(response.headers["zuora-request-id"], 128)
       return new ZuoraUnauthorized({
         status: response.status,
@@ -515,6 +516,7 @@ export const make = (
         const prepared_ = zuora ? yield* withZuoraHeaders(request) : request
         let retries = 0
         let refreshed = false
+        let staleRetried = false
         while (true) {
           const token = zuora ? yield* tokens.get : undefined
           const outgoing = token === undefined ? prepared_ : authorize(prepared_, token)
@@ -534,15 +536,26 @@ export const make = (
           const { release } = result.right
           const response = handOut(result.right.response, token !== undefined, release)
           if (response.status === 401 && token !== undefined) {
-            const now = clock.unsafeCurrentTimeMillis()
+            const now = Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
             if (guard.refused !== undefined && Equal.equals(guard.refused.token, token.token)) {
+              // Another call already forced a refresh for this token: the new one is tried, once. A
+              // streamed body cannot be sent again: its 401 is the answer.
+              if (!replayable) return response
               yield* release
-              // Another call already forced a refresh for this token: use the new one.
-              if (!refreshed && replayable) {
+              if (!refreshed) {
                 refreshed = true
                 continue
               }
               return yield* unauthorized(outgoing, response, "the token was refused and a fresh one too")
+            }
+            // A stale token (already replaced by a refresh ahead or another call's refresh): the current
+            // one is tried, once, without using up the forced refresh.
+            const current = yield* tokens.peek
+            if (!staleRetried && Option.isSome(current) && !Equal.equals(current.value.token, token.token)) {
+              if (!replayable) return response
+              yield* release
+              staleRetried = true
+              continue
             }
             if (refreshed || now - guard.forcedAt < prepared.unauthorizedIntervalMillis) {
               yield* release
@@ -562,7 +575,8 @@ export const make = (
           }
           if (response.status === 429 && replayable && retries < prepared.retry.maxRetries) {
             // Zuora sends Retry-After, or the RateLimit-* fields instead: read whichever comes.
-            const now = clock.unsafeCurrentTimeMillis()
+            // An HTTP-date is the server's clock: measured against its Date header when there is one.
+            const now = headers.serverNow(response.headers["date"]) ?? clock.unsafeCurrentTimeMillis()
             const delay = headers.parseRetryAfter(response.headers["retry-after"], now) ??
               headers.parseRateLimitReset(response.headers["ratelimit-reset"], now) ??
               (yield* jitter(retries))

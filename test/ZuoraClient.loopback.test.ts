@@ -1,12 +1,15 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpApiError from "@effect/platform/HttpApiError"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TokenService from "../src/TokenService.js"
 import * as ZuoraClient from "../src/ZuoraClient.js"
@@ -299,5 +302,45 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
       assert.strictEqual(lines.length, 1)
       assert.strictEqual(lines[0]!.level, "INFO")
       assert.include(lines[0]!.message, "186.0")
+    }))
+
+  it.scopedLive("issue 13, case 8: a 401 for a stale token tries the current one without using up the forced refresh", () =>
+    Effect.gen(function*() {
+      const { simulator, tokens } = yield* setup()
+      const stale = yield* tokens.get
+      const current = yield* tokens.refresh
+      // Both refused: the stale one a call still holds, and the current one.
+      yield* simulator.revoke(Redacted.value(stale.token))
+      yield* simulator.revoke(Redacted.value(current.token))
+      // A call that took its token before the refresh: its first get returns the stale token.
+      let first = true
+      const holding: TokenService.Service = {
+        ...tokens,
+        get: Effect.suspend(() => {
+          if (!first) return tokens.get
+          first = false
+          return Effect.succeed(stale)
+        })
+      }
+      const zuora = yield* ZuoraClient.make(holding).pipe(Effect.provide(FetchHttpClient.layer))
+      const response = yield* zuora.get("/v1/accounts/A00000001")
+      assert.strictEqual(response.status, 200, "stale refused, current refused, a fresh one served")
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 3, "one forced refresh, not a 30 s lock-out")
+    }))
+
+  it.scopedLive("issue 13, case 8: a streamed request whose token another call replaced gets its 401 response back", () =>
+    Effect.gen(function*() {
+      const { simulator, tokens, zuora } = yield* setup()
+      const token = yield* tokens.get
+      yield* simulator.revoke(Redacted.value(token.token))
+      // The streamed call's body comes late, so its 401 does too; a plain call meanwhile gets its 401,
+      // invalidates the token and retries with a new one.
+      const late = Stream.fromEffect(Effect.as(Effect.sleep("300 millis"), new TextEncoder().encode("{}")))
+      const streamed = yield* Effect.fork(zuora.post("/v1/echo", { body: HttpBody.stream(late, "application/json") }))
+      yield* Effect.sleep("50 millis")
+      const plain = yield* zuora.get("/v1/accounts/A00000001")
+      assert.strictEqual(plain.status, 200)
+      const result = yield* Fiber.join(streamed)
+      assert.strictEqual(result.status, 401, "a streamed body is not replayed: its 401 is the answer")
     }))
 })
