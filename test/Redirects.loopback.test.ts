@@ -88,6 +88,29 @@ describe("redirects, through an app's redirect-following HttpClient (issue 13, c
       assert.strictEqual((yield* elsewhere.stats).requests, 0, "the other host got nothing")
     }).pipe(Effect.provide(TestLogger.make().layer)))
 
+  it.scopedLive("an app's own retry transform still re-sends the same request (the guard refuses only other URLs)", () =>
+    Effect.gen(function*() {
+      const zuora = yield* ZuoraSimulator.make()
+      const tokens = yield* TokenService.make({ credentials: zuora.credentials }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
+      const Retrying = Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(
+          HttpClient.HttpClient,
+          (client) =>
+            HttpClient.retry(HttpClient.filterStatus(client, (status) => status < 500), {
+              times: 1
+            })
+        )
+      ).pipe(Layer.provide(FetchHttpClient.layer))
+      const client = yield* ZuoraClient.make(tokens, { retry: false }).pipe(Effect.provide(Retrying))
+      yield* zuora.scriptApi(Answer.Status({ status: 503 }))
+      const response = yield* client.get("/v1/accounts/A00000001")
+      assert.strictEqual(response.status, 200)
+      assert.strictEqual((yield* zuora.stats).apiCalls, 2, "the app's retry went out")
+    }).pipe(Effect.provide(TestLogger.make().layer)))
+
   it.scopedLive("without redirects, an app's redirect-following client still works as usual", () =>
     Effect.gen(function*() {
       const zuora = yield* ZuoraSimulator.make()

@@ -328,10 +328,11 @@ export const guardResponse = (
  *
  * - it sends with `redirect: "manual"`: fetch itself never follows a redirect (a 307 would re-post the
  *   body, with the secret, to whatever host `Location` names);
- * - it sends once: a client that follows redirects itself (an app's `HttpClient.followRedirects`, which
- *   re-sends the request, headers and body, through the client it wraps) gets the same 3xx answer again
- *   instead of a second request, so the 3xx reaches the library, whose callers see it; nothing more goes
- *   on the wire, to another origin or to the same one;
+ * - after a 3xx it sends nothing more: a client that follows redirects itself (an app's
+ *   `HttpClient.followRedirects`, which re-sends the request, headers and body, through the client it
+ *   wraps) gets the same 3xx answer again instead of a second request, so the 3xx reaches the library,
+ *   whose callers see it; nothing more goes on the wire, to another origin or to the same one. The same
+ *   request may be sent again otherwise (an app's retry transform), never to another URL;
  * - with `origin`, a request to any other origin is refused before it is sent.
  *
  * This holds for every `HttpClient` that sends through `FetchHttpClient`'s `fetch` (the platform's fetch
@@ -343,23 +344,20 @@ export const guardExchange =
   (origin: string | undefined) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.flatMap(Effect.serviceOption(FetchHttpClient.Fetch), (given) => {
       const inner = Option.isSome(given) ? given.value : globalThis.fetch
-      let answered: Response | undefined
-      let sent = false
+      let redirect: Response | undefined
+      let first: string | undefined
       const guarded: typeof globalThis.fetch = (input, init) => {
-        if (sent) {
-          // A redirect followed by a client above fetch: the same answer again, nothing sent.
-          return answered === undefined
-            ? Promise.reject(new TypeError("effect-zuora-oauth sends one request per exchange"))
-            : Promise.resolve(
-              new Response(null, {
-                status: answered.status,
-                statusText: answered.statusText,
-                headers: answered.headers
-              })
-            )
-        }
-        sent = true
         const target = typeof input === "string" ? input : input instanceof URL ? input.href : input.url
+        if (redirect !== undefined) {
+          // A redirect followed by a client above fetch: the same answer again, nothing sent.
+          return Promise.resolve(
+            new Response(null, { status: redirect.status, statusText: redirect.statusText, headers: redirect.headers })
+          )
+        }
+        // The same request again (a retry of the app's) may go; any other URL is not this exchange's.
+        if (first !== undefined && target !== first) {
+          return Promise.reject(new TypeError("effect-zuora-oauth sends one request per exchange"))
+        }
         let targetOrigin: string
         try {
           targetOrigin = new URL(target).origin
@@ -369,8 +367,9 @@ export const guardExchange =
         if (origin !== undefined && targetOrigin !== origin) {
           return Promise.reject(new TypeError(`effect-zuora-oauth sends credentials to ${origin} only`))
         }
+        first = target
         return inner(input, { ...init, redirect: "manual" }).then((response) => {
-          answered = response
+          if (response.status >= 300 && response.status < 400) redirect = response
           return response
         })
       }
