@@ -1,7 +1,9 @@
 /**
  * A local Zuora: a real HTTP server on loopback that implements `POST /oauth/token` as Zuora documents
- * it, with controls to script faults and counters of what it saw. For tests (yours and ours), the demo
- * and local development (`zuora-oauth simulate`). Exported from `effect-zuora-oauth/testing`.
+ * it and a few REST API endpoints behind bearer auth (seeded accounts, invoices in both of Zuora's paging
+ * styles, payments with Zuora's `Idempotency-Key` rules), with controls to script faults and answers by
+ * method and path, custom routes, and counters of what it saw. For tests (yours and ours), the demo and
+ * local development (`zuora-oauth simulate`). Exported from `effect-zuora-oauth/testing`.
  *
  * It listens on a port the OS picks unless told otherwise, lives in a `Scope`, and closes every
  * connection (hung ones included) when the scope closes.
@@ -14,9 +16,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { randomBytes, randomUUID } from "node:crypto"
+import { createHash, randomBytes, randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type * as ZuoraCredentials from "./ZuoraCredentials.js"
@@ -50,7 +53,20 @@ export const defaultClient: Client = {
 }
 
 /**
- * A scripted answer to the next token request, taking the place of the normal answer.
+ * One entry of the `reasons` of a v1 failure: an 8-digit code (6 digits of resource, 2 of category) and
+ * a message.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Reason {
+  readonly code: number
+  readonly message: string
+}
+
+/**
+ * A scripted answer, taking the place of the normal answer to one token request (`script`) or API call
+ * (`scriptApi`).
  *
  * @since 0.1.0
  * @category Models
@@ -58,7 +74,7 @@ export const defaultClient: Client = {
 export type Answer = Data.TaggedEnum<{
   /** 429 with the delay in `Retry-After` seconds, as an HTTP-date, only in `RateLimit-Reset`, or none. */
   RateLimited: { readonly seconds: number; readonly form?: "retry-after" | "http-date" | "ratelimit-reset" | "none" }
-  /** Any status with an optional body, content type and headers. */
+  /** Any status with an optional body, content type and headers, sent as given. */
   Status: {
     readonly status: number
     readonly body?: string
@@ -83,6 +99,29 @@ export type Answer = Data.TaggedEnum<{
   Token: { readonly body: Readonly<Record<string, unknown>> }
   /** The normal answer, after `millis` of delay. */
   Slow: { readonly millis: number }
+  /**
+   * Zuora's v1 failure: `{ success: false, processId, reasons }`, with status 200 (the default, as many
+   * v1 endpoints answer) or the given one. A fresh 16-hex-digit `processId` unless given.
+   */
+  Unsuccessful: {
+    readonly reasons: ReadonlyArray<Reason>
+    readonly status?: number | undefined
+    readonly processId?: string | undefined
+  }
+  /** The error shape of newer APIs: `{ type, code, message, parameter? }` with the given status. */
+  TypedError: {
+    readonly status: number
+    readonly type: string
+    readonly code: string | number
+    readonly message: string
+    readonly parameter?: string | undefined
+  }
+  /**
+   * The request is handled as normal (tokens issued, records created, the answer stored for its
+   * `Idempotency-Key`), then the connection is reset before the answer is sent: the lost answer a
+   * client retries.
+   */
+  ProcessedThenReset: {}
 }>
 
 /**
@@ -92,6 +131,75 @@ export type Answer = Data.TaggedEnum<{
  * @category Constructors
  */
 export const Answer = Data.taggedEnum<Answer>()
+
+/**
+ * A method and a path that scripted answers and custom routes apply to. `path` is matched against the
+ * request's path without its query; a segment `{name}` matches any one segment
+ * (`/v1/accounts/{key}`). Without `method`, any method matches.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Route {
+  readonly method?: string | undefined
+  readonly path: string
+}
+
+/**
+ * An API call as a custom route's handler sees it, after the bearer check.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface RouteRequest {
+  readonly method: string
+  readonly path: string
+  /** The values of the route's `{name}` segments, decoded. */
+  readonly params: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
+  /** The request headers, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
+  /** The body as received, `""` when none. */
+  readonly body: string
+  /** The body parsed as JSON, `undefined` when it is not JSON. */
+  readonly json: unknown
+  /** The client id the bearer token was issued to. */
+  readonly clientId: string
+}
+
+/**
+ * What a custom route answers. `body` is sent as is when a string, as JSON otherwise; `contentType` is
+ * `application/json` unless given (none for an empty body).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface RouteResponse {
+  /** Default 200. */
+  readonly status?: number | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly body?: unknown
+  readonly contentType?: string | undefined
+}
+
+/**
+ * A custom route's handler: a response, or an effect of one (run in the context the simulator was made
+ * in).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type RouteHandler = (request: RouteRequest) => RouteResponse | Effect.Effect<RouteResponse>
+
+/**
+ * A custom route given in the options.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface CustomRoute extends Route {
+  readonly handler: RouteHandler
+}
 
 /**
  * A request the simulator received, as it saw it. Form fields are kept as sent (the simulator is the
@@ -106,6 +214,8 @@ export interface RecordedRequest {
   readonly query: string
   readonly headers: Readonly<Record<string, string>>
   readonly form: Readonly<Record<string, string>>
+  /** The body as received (on the token endpoint: the form as sent). */
+  readonly body: string
   readonly status: number | "reset" | "hang"
   readonly at: number
 }
@@ -131,12 +241,20 @@ export interface Stats {
   readonly queryStrings: number
   /** The `Zuora-Track-Id`s received on the token endpoint, in order. */
   readonly trackIds: ReadonlyArray<string>
-  /** Calls to the API endpoints (`/v1/...`). */
+  /** Calls to the API endpoints (`/v1/...` and custom routes). */
   readonly apiCalls: number
   /** API calls by status. */
   readonly apiByStatus: Readonly<Record<string, number>>
   /** The bearer token each API call carried (`none` when it had none), in order. */
   readonly apiTokens: ReadonlyArray<string>
+  /** Payments created by `POST /v1/payments`. */
+  readonly paymentsCreated: number
+  /** API calls answered from the `Idempotency-Key` store (a replay of the first answer). */
+  readonly idempotentReplays: number
+  /** API calls answered 409: the same `Idempotency-Key` while the first request was in flight. */
+  readonly idempotencyConflicts: number
+  /** API calls answered 422: the same `Idempotency-Key` with a different method, path or body. */
+  readonly idempotencyMismatches: number
 }
 
 /**
@@ -152,6 +270,129 @@ export interface IssuedToken {
   readonly expiresAt: number
   readonly revoked: boolean
 }
+
+/**
+ * A seeded customer account.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Account {
+  /** 32 hex digits, as Zuora's ids. */
+  readonly id: string
+  readonly accountNumber: string
+  readonly name: string
+  readonly status: string
+  readonly currency: string
+  readonly billCycleDay: number
+  readonly paymentTerm: string
+  readonly workEmail: string
+}
+
+/**
+ * A seeded invoice.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Invoice {
+  readonly id: string
+  readonly invoiceNumber: string
+  readonly accountId: string
+  readonly accountNumber: string
+  readonly accountName: string
+  /** `YYYY-MM-DD`. */
+  readonly invoiceDate: string
+  /** `YYYY-MM-DD`. */
+  readonly dueDate: string
+  readonly amount: number
+  readonly balance: number
+  readonly currency: string
+  readonly status: string
+}
+
+/**
+ * A payment created by `POST /v1/payments`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Payment {
+  readonly id: string
+  /** `P-00000001`, `P-00000002`, ... */
+  readonly number: string
+  readonly accountId: string
+  readonly accountNumber: string
+  readonly amount: number
+  readonly currency: string
+  /** `YYYY-MM-DD`. */
+  readonly effectiveDate: string
+  readonly type: string
+  readonly status: string
+  /** ISO 8601, from the simulator's clock. */
+  readonly createdDate: string
+  /** The `Idempotency-Key` of the request that created it, if any. */
+  readonly idempotencyKey: string | undefined
+}
+
+const hexId = (prefix: string, n: number) => `${prefix}${String(n).padStart(32 - prefix.length, "0")}`
+const pad8 = (n: number) => String(n).padStart(8, "0")
+const day = (epochMillis: number) => new Date(epochMillis).toISOString().slice(0, 10)
+
+/**
+ * The seeded accounts: `A00000001` (USD, 45 invoices), `A00000002` (EUR, 12 invoices) and `A00000003`
+ * (cancelled, no invoices). `GET /v1/accounts/{key}` answers them by number or id.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const accounts: ReadonlyArray<Account> = [
+  { n: 1, currency: "USD", status: "Active" },
+  { n: 2, currency: "EUR", status: "Active" },
+  { n: 3, currency: "USD", status: "Cancelled" }
+].map(({ currency, n, status }) => ({
+  id: hexId("2c92c0f8", n),
+  accountNumber: `A${pad8(n)}`,
+  name: `Account A${pad8(n)}`,
+  status,
+  currency,
+  billCycleDay: 1,
+  paymentTerm: "Net 30",
+  workEmail: `billing-${n}@example.com`
+}))
+
+const invoiceCounts: ReadonlyArray<number> = [45, 12, 0]
+
+/**
+ * The 57 seeded invoices, oldest first: 45 of `A00000001` and 12 of `A00000002`, one every two weeks
+ * from 2023-01-02, due 30 days later. The newest few of each account are open (`balance` equal to
+ * `amount`), the others paid.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const invoices: ReadonlyArray<Invoice> = accounts.flatMap((account, accountIndex) => {
+  const count = invoiceCounts[accountIndex] ?? 0
+  const before = invoiceCounts.slice(0, accountIndex).reduce((sum, n) => sum + n, 0)
+  return Array.from({ length: count }, (_, i) => {
+    const n = before + i + 1
+    const invoiceDate = Date.UTC(2023, 0, 2) + i * 14 * 86_400_000
+    const amount = Math.round((49.99 + (n % 5) * 25) * 100) / 100
+    return {
+      id: hexId("8a8082c5", n),
+      invoiceNumber: `INV${pad8(n)}`,
+      accountId: account.id,
+      accountNumber: account.accountNumber,
+      accountName: account.name,
+      invoiceDate: day(invoiceDate),
+      dueDate: day(invoiceDate + 30 * 86_400_000),
+      amount,
+      balance: i >= count - 3 ? amount : 0,
+      currency: account.currency,
+      status: "Posted"
+    }
+  })
+})
 
 /**
  * @since 0.1.0
@@ -170,6 +411,8 @@ export interface Options {
   readonly latency?: Duration.DurationInput | undefined
   /** The per-client rate limit of `/oauth/token`; `false` for none. Default 100 a minute. */
   readonly rateLimit?: { readonly limit: number; readonly window: Duration.DurationInput } | false | undefined
+  /** Custom routes, kept across `reset`; they take precedence over the built-in endpoints. */
+  readonly routes?: ReadonlyArray<CustomRoute> | undefined
 }
 
 /**
@@ -188,9 +431,24 @@ export interface Service {
   readonly script: (...answers: ReadonlyArray<Answer>) => Effect.Effect<void>
   /**
    * Queues answers for the next API calls, in order, in place of the normal answer (after the bearer
-   * check): `RateLimited`, `Status`, `Reset`, `Hang`, `Slow` and `Redirect` apply.
+   * check). With a `Route` first, the answers are for the calls matching its method and path only, and
+   * come before those queued for any path.
+   *
+   * `RateLimited`, `Status`, `Html`, `MalformedJson`, `HugeBody`, `Reset`, `Hang` and `Redirect` are
+   * what a gateway in front of Zuora sends: nothing is created and nothing is stored for an
+   * `Idempotency-Key`. `Unsuccessful` and `TypedError` are Zuora's own failures, stored for the key like
+   * any answer; `Slow` and `ProcessedThenReset` delay or lose the normal answer. `Token` and `NoToken`
+   * leave the normal answer.
    */
-  readonly scriptApi: (...answers: ReadonlyArray<Answer>) => Effect.Effect<void>
+  readonly scriptApi: {
+    (...answers: ReadonlyArray<Answer>): Effect.Effect<void>
+    (route: Route, ...answers: ReadonlyArray<Answer>): Effect.Effect<void>
+  }
+  /**
+   * Adds a custom route until `reset`: API calls matching its method and path are answered by
+   * `handler`, after the bearer check and the `Idempotency-Key` rules. The last route added wins.
+   */
+  readonly route: (route: Route, handler: RouteHandler) => Effect.Effect<void>
   /** Sets `expires_in` of the tokens issued from now on. */
   readonly setTokenLifetime: (seconds: number) => Effect.Effect<void>
   /** Sets the latency added to every answer. */
@@ -202,9 +460,12 @@ export interface Service {
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** The tokens issued, oldest first. */
   readonly tokens: Effect.Effect<ReadonlyArray<IssuedToken>>
+  /** The payments created, oldest first. */
+  readonly payments: Effect.Effect<ReadonlyArray<Payment>>
   /**
-   * Back to the state the simulator started in: counters, the script, the rate-limit windows and the
-   * issued tokens cleared, token lifetime and latency back to the start options.
+   * Back to the state the simulator started in: counters, the scripts, the routes added with `route`,
+   * the rate-limit windows, the issued tokens, the payments and the `Idempotency-Key` store cleared,
+   * token lifetime and latency back to the start options.
    */
   readonly reset: Effect.Effect<void>
 }
@@ -236,17 +497,80 @@ export class SimulatorError extends Schema.TaggedError<SimulatorError>("effect-z
 export class ZuoraSimulator extends Context.Tag("effect-zuora-oauth/ZuoraSimulator")<ZuoraSimulator, Service>() {}
 
 const maxRequestBody = 1_048_576
+const maxRecorded = 1000
+const maxIdempotencyKey = 255
+const idempotencyMillis = 24 * 60 * 60 * 1000
 
 const catalog = Array.from({ length: 5 }, (_, i) => ({
   id: `8a8082c4${String(i + 1).padStart(24, "0")}`,
   sku: `SKU-0000${i + 1}`,
   name: ["Basic", "Standard", "Premium", "Enterprise", "Add-on Storage"][i]
 }))
-const maxRecorded = 1000
+
+/** A route with its path compiled. */
+interface Compiled {
+  readonly method: string | undefined
+  readonly path: string
+  readonly pattern: RegExp
+  readonly names: ReadonlyArray<string>
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+const compile = (route: Route): Compiled => {
+  const names: Array<string> = []
+  const source = route.path.split("/").map((segment) => {
+    const name = /^\{([^{}/]+)\}$/.exec(segment)
+    if (name === null) return escapeRegExp(segment)
+    names.push(name[1]!)
+    return "([^/]+)"
+  }).join("/")
+  return { method: route.method?.toUpperCase(), path: route.path, pattern: new RegExp(`^${source}$`), names }
+}
+
+const matchPath = (route: Compiled, path: string): Record<string, string> | undefined => {
+  const match = route.pattern.exec(path)
+  if (match === null) return undefined
+  const params: Record<string, string> = {}
+  route.names.forEach((name, i) => {
+    const value = match[i + 1]!
+    try {
+      params[name] = decodeURIComponent(value)
+    } catch {
+      params[name] = value
+    }
+  })
+  return params
+}
+
+const matches = (route: Compiled, method: string, path: string): Record<string, string> | undefined =>
+  route.method === undefined || route.method === method ? matchPath(route, path) : undefined
+
+/** An answer ready for the wire. */
+interface Prepared {
+  readonly status: number
+  readonly contentType: string | undefined
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** A built-in endpoint: answers are built here, so they are ready for the wire. */
+type BuiltIn = (request: RouteRequest) => Prepared
+
+interface Registered {
+  readonly route: Compiled
+  readonly handler: RouteHandler
+}
+
+type IdempotencyEntry =
+  | { readonly _tag: "InFlight"; readonly fingerprint: string; readonly at: number }
+  | { readonly _tag: "Done"; readonly fingerprint: string; readonly at: number; readonly answer: Prepared }
 
 interface MutableState {
   script: Array<Answer>
   apiScript: Array<Answer>
+  routeScripts: Array<{ readonly route: Compiled; readonly answers: Array<Answer> }>
+  routes: Array<Registered>
   apiCalls: number
   apiByStatus: Record<string, number>
   apiTokens: Array<string>
@@ -261,11 +585,18 @@ interface MutableState {
   recorded: Array<RecordedRequest>
   tokens: Map<string, IssuedToken>
   windows: Map<string, { start: number; count: number }>
+  payments: Array<Payment>
+  idempotency: Map<string, IdempotencyEntry>
+  idempotentReplays: number
+  idempotencyConflicts: number
+  idempotencyMismatches: number
 }
 
 const freshState = (lifetime: number, latencyMillis: number): MutableState => ({
   script: [],
   apiScript: [],
+  routeScripts: [],
+  routes: [],
   apiCalls: 0,
   apiByStatus: {},
   apiTokens: [],
@@ -279,7 +610,12 @@ const freshState = (lifetime: number, latencyMillis: number): MutableState => ({
   trackIds: [],
   recorded: [],
   tokens: new Map(),
-  windows: new Map()
+  windows: new Map(),
+  payments: [],
+  idempotency: new Map(),
+  idempotentReplays: 0,
+  idempotencyConflicts: 0,
+  idempotencyMismatches: 0
 })
 
 const json = (res: Http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -288,7 +624,58 @@ const json = (res: Http.ServerResponse, status: number, body: unknown, headers: 
   res.end(text)
 }
 
+const jsonAnswer = (status: number, body: unknown, headers: Record<string, string> = {}): Prepared => ({
+  status,
+  contentType: "application/json",
+  headers,
+  body: JSON.stringify(body)
+})
+
 const hex = (bytes: number) => randomBytes(bytes).toString("hex")
+const processId = () => randomBytes(8).toString("hex").toUpperCase()
+
+const unsuccessful = (status: number, reasons: ReadonlyArray<Reason>, id: string = processId()): Prepared =>
+  jsonAnswer(status, { success: false, processId: id, reasons })
+
+const typedErrorBody = (
+  error: {
+    readonly type: string
+    readonly code: string | number
+    readonly message: string
+    readonly parameter?: string | undefined
+  }
+) => ({
+  type: error.type,
+  code: error.code,
+  message: error.message,
+  ...(error.parameter === undefined ? {} : { parameter: error.parameter })
+})
+
+const typedError = (status: number, error: Parameters<typeof typedErrorBody>[0]): Prepared =>
+  jsonAnswer(status, typedErrorBody(error))
+
+const fromRouteResponse = (response: RouteResponse): Prepared => {
+  const body = response.body === undefined
+    ? ""
+    : typeof response.body === "string"
+    ? response.body
+    : JSON.stringify(response.body)
+  return {
+    status: response.status ?? 200,
+    contentType: response.contentType ?? (body === "" ? undefined : "application/json"),
+    headers: response.headers ?? {},
+    body
+  }
+}
+
+const parseJson = (text: string): unknown => {
+  if (text === "") return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
 
 const headerRecord = (req: Http.IncomingMessage): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -315,7 +702,57 @@ const readBody = (req: Http.IncomingMessage): Promise<string | undefined> =>
     req.on("error", () => resolve(undefined))
   })
 
-const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
+const sleep = (millis: number) =>
+  millis > 0 ? new Promise<void>((resolve) => setTimeout(resolve, millis)) : Promise.resolve()
+
+const resetSocket = (req: Http.IncomingMessage) => {
+  const socket = req.socket as typeof req.socket & { resetAndDestroy?: () => void }
+  return socket.resetAndDestroy !== undefined ? socket.resetAndDestroy() : socket.destroy()
+}
+
+const writeHuge = (res: Http.ServerResponse, headers: Record<string, string>, bytes: number) => {
+  res.writeHead(200, { ...headers, "content-type": "application/json" })
+  const filler = "x".repeat(1024)
+  let sent = 0
+  res.write("{\"padding\":\"")
+  while (sent < bytes) {
+    if (res.destroyed) return
+    res.write(filler)
+    sent += filler.length
+  }
+  res.end("\"}")
+}
+
+const htmlPage = "<!doctype html><html><body><h1>Sign in to the network</h1></body></html>"
+
+const rateLimitHeaders = (answer: { readonly seconds: number; readonly form?: string }, now: number) => {
+  const form = answer.form ?? "retry-after"
+  return form === "retry-after"
+    ? { "retry-after": String(answer.seconds) }
+    : form === "http-date"
+    ? { "retry-after": new Date(now + answer.seconds * 1000).toUTCString() }
+    : form === "ratelimit-reset"
+    ? { "ratelimit-limit": "100;w=60", "ratelimit-remaining": "0", "ratelimit-reset": String(answer.seconds) }
+    : {}
+}
+
+// Answers a gateway in front of Zuora would send: the application never sees the request.
+const gatewayTags = new Set<Answer["_tag"]>([
+  "RateLimited",
+  "Status",
+  "Html",
+  "MalformedJson",
+  "HugeBody",
+  "Reset",
+  "Hang",
+  "Redirect"
+])
+
+const cursorOf = (offset: number) => Buffer.from(`offset:${offset}`).toString("base64url")
+const offsetOf = (cursor: string): number | undefined => {
+  const match = /^offset:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"))
+  return match === null ? undefined : Number(match[1])
+}
 
 /**
  * Starts a simulator in the current scope.
@@ -329,7 +766,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
     if (!Number.isFinite(lifetime) || lifetime <= 0) {
       return yield* new SimulatorError({ description: "tokenLifetimeSeconds must be a positive number" })
     }
+    const badRoute = (options.routes ?? []).find((route) => !route.path.startsWith("/"))
+    if (badRoute !== undefined) {
+      return yield* new SimulatorError({ description: `a route's path must start with "/": ${badRoute.path}` })
+    }
     const clock = yield* Effect.clock
+    const runtime = yield* Effect.runtime<never>()
     const now = () => clock.unsafeCurrentTimeMillis()
     const clients = new Map((options.clients ?? [defaultClient]).map((client) => [client.clientId, client]))
     const firstClient = [...clients.values()][0] ?? defaultClient
@@ -341,6 +783,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
         limit: options.rateLimit?.limit ?? 100,
         windowMillis: Duration.toMillis(Duration.decode(options.rateLimit?.window ?? "60 seconds"))
       }
+    const optionRoutes: ReadonlyArray<Registered> = (options.routes ?? []).map((route) => ({
+      route: compile(route),
+      handler: route.handler
+    }))
     let state = freshState(initialLifetime, initialLatency)
     let baseUrl = ""
 
@@ -348,6 +794,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
       req: Http.IncomingMessage,
       url: URL,
       form: Record<string, string>,
+      body: string,
       status: RecordedRequest["status"]
     ) => {
       state.recorded.push({
@@ -356,6 +803,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
         query: url.search,
         headers: headerRecord(req),
         form,
+        body,
         status,
         at: now()
       })
@@ -406,30 +854,26 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
       }
       const answer = state.script.shift()
       const delay = state.latencyMillis + (answer?._tag === "Slow" ? answer.millis : 0)
-      if (delay > 0) await sleep(delay)
+      await sleep(delay)
+      const lose = answer?._tag === "ProcessedThenReset"
       const reply = (status: number, body: unknown, extra: Record<string, string> = {}) => {
+        if (lose) {
+          countStatus("reset")
+          record(req, url, form, raw, "reset")
+          return resetSocket(req)
+        }
         countStatus(status)
-        record(req, url, form, status)
+        record(req, url, form, raw, status)
         json(res, status, body, { ...common, ...extra })
       }
 
-      if (answer !== undefined && answer._tag !== "Slow") {
+      if (answer !== undefined) {
         switch (answer._tag) {
-          case "RateLimited": {
-            const seconds = answer.seconds
-            const form429 = answer.form ?? "retry-after"
-            const extra: Record<string, string> = form429 === "retry-after"
-              ? { "retry-after": String(seconds) }
-              : form429 === "http-date"
-              ? { "retry-after": new Date(now() + seconds * 1000).toUTCString() }
-              : form429 === "ratelimit-reset"
-              ? { "ratelimit-limit": "100;w=60", "ratelimit-remaining": "0", "ratelimit-reset": String(seconds) }
-              : {}
-            return reply(429, { message: "Too Many Requests" }, extra)
-          }
+          case "RateLimited":
+            return reply(429, { message: "Too Many Requests" }, rateLimitHeaders(answer, now()))
           case "Status": {
             countStatus(answer.status)
-            record(req, url, form, answer.status)
+            record(req, url, form, raw, answer.status)
             const text = answer.body ?? ""
             res.writeHead(answer.status, {
               ...common,
@@ -441,7 +885,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
           }
           case "MalformedJson": {
             countStatus(200)
-            record(req, url, form, 200)
+            record(req, url, form, raw, 200)
             res.writeHead(200, { ...common, "content-type": "application/json" })
             return res.end("{\"access_token\": \"abc\", \"expires_in\": 35")
           }
@@ -449,39 +893,29 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
             return reply(200, { token_type: "bearer", expires_in: state.lifetime })
           case "Html": {
             countStatus(200)
-            record(req, url, form, 200)
+            record(req, url, form, raw, 200)
             res.writeHead(200, { ...common, "content-type": "text/html" })
-            return res.end("<!doctype html><html><body><h1>Sign in to the network</h1></body></html>")
+            return res.end(htmlPage)
           }
           case "HugeBody": {
             countStatus(200)
-            record(req, url, form, 200)
-            res.writeHead(200, { ...common, "content-type": "application/json" })
-            const filler = "x".repeat(1024)
-            let sent = 0
-            res.write("{\"padding\":\"")
-            while (sent < answer.bytes) {
-              if (res.destroyed) return
-              res.write(filler)
-              sent += filler.length
-            }
-            return res.end("\"}")
+            record(req, url, form, raw, 200)
+            return writeHuge(res, common, answer.bytes)
           }
           case "Reset": {
             countStatus("reset")
-            record(req, url, form, "reset")
-            const socket = req.socket as typeof req.socket & { resetAndDestroy?: () => void }
-            return socket.resetAndDestroy !== undefined ? socket.resetAndDestroy() : socket.destroy()
+            record(req, url, form, raw, "reset")
+            return resetSocket(req)
           }
           case "Hang": {
             countStatus("hang")
-            record(req, url, form, "hang")
+            record(req, url, form, raw, "hang")
             return
           }
           case "Redirect": {
             const status = answer.status ?? 307
             countStatus(status)
-            record(req, url, form, status)
+            record(req, url, form, raw, status)
             res.writeHead(status, { ...common, location: answer.location, "content-length": 0 })
             return res.end()
           }
@@ -490,6 +924,17 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
             const body = "access_token" in answer.body ? answer.body : { ...issue(client).body, ...answer.body }
             return reply(200, body)
           }
+          case "Unsuccessful":
+            return reply(answer.status ?? 200, {
+              success: false,
+              processId: answer.processId ?? processId(),
+              reasons: answer.reasons
+            })
+          case "TypedError":
+            return reply(answer.status, typedErrorBody(answer))
+          case "Slow":
+          case "ProcessedThenReset":
+            break
         }
       }
 
@@ -540,25 +985,327 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
       return reply(200, issue(client).body)
     }
 
+    // ---- The seeded data and the built-in API endpoints ----
+
+    const notFound = (what: string) =>
+      unsuccessful(404, [{ code: 50000040, message: `Cannot find entity by key: ${what}` }])
+
+    const generatedAccount = (key: string): Account => ({
+      id: createHash("sha256").update(key).digest("hex").slice(0, 32),
+      accountNumber: key,
+      name: `Account ${key}`,
+      status: "Active",
+      currency: "USD",
+      billCycleDay: 1,
+      paymentTerm: "Net 30",
+      workEmail: "billing@example.com"
+    })
+
+    // Seeded accounts by number or id; any other key but `missing` is a generated account.
+    const findAccount = (key: string): Account | undefined =>
+      accounts.find((account) => account.accountNumber === key || account.id === key) ??
+        (key === "missing" ? undefined : generatedAccount(key))
+
+    const accountBody = (account: Account) => {
+      const open = invoices.filter((invoice) => invoice.accountId === account.id)
+        .reduce((sum, invoice) => sum + invoice.balance, 0)
+      const balance = Math.round(open * 100) / 100
+      const contact = {
+        firstName: "Ada",
+        lastName: account.name,
+        workEmail: account.workEmail,
+        address1: "101 Redwood Shores Pkwy",
+        city: "Redwood City",
+        state: "California",
+        zipCode: "94065",
+        country: "United States"
+      }
+      return {
+        success: true,
+        basicInfo: {
+          id: account.id,
+          accountNumber: account.accountNumber,
+          name: account.name,
+          status: account.status,
+          currency: account.currency,
+          batch: "Batch1",
+          notes: null,
+          crmId: null
+        },
+        billingAndPayment: {
+          billCycleDay: account.billCycleDay,
+          currency: account.currency,
+          paymentTerm: account.paymentTerm,
+          autoPay: false,
+          invoiceDeliveryPrefsEmail: true,
+          invoiceDeliveryPrefsPrint: false
+        },
+        metrics: { balance, totalInvoiceBalance: balance, creditBalance: 0, contractedMrr: 0 },
+        billToContact: contact,
+        soldToContact: contact
+      }
+    }
+
+    const newestFirst = (list: ReadonlyArray<Invoice>) => [...list].reverse()
+
+    const v1Invoice = (invoice: Invoice) => ({
+      id: invoice.id,
+      accountId: invoice.accountId,
+      accountName: invoice.accountName,
+      accountNumber: invoice.accountNumber,
+      invoiceNumber: invoice.invoiceNumber,
+      invoiceDate: invoice.invoiceDate,
+      invoiceTargetDate: invoice.invoiceDate,
+      dueDate: invoice.dueDate,
+      amount: invoice.amount,
+      balance: invoice.balance,
+      creditBalanceAdjustmentAmount: 0,
+      currency: invoice.currency,
+      status: invoice.status
+    })
+
+    const quickstartInvoice = (invoice: Invoice) => ({
+      id: invoice.id,
+      invoice_number: invoice.invoiceNumber,
+      account_id: invoice.accountId,
+      document_date: invoice.invoiceDate,
+      due_date: invoice.dueDate,
+      currency: invoice.currency,
+      subtotal: invoice.amount,
+      tax: 0,
+      total: invoice.amount,
+      balance: invoice.balance,
+      paid: invoice.balance === 0,
+      state: "posted"
+    })
+
+    const paymentBody = (payment: Payment) => {
+      const { idempotencyKey: _key, ...fields } = payment
+      return { success: true, ...fields, appliedAmount: 0, unappliedAmount: payment.amount }
+    }
+
+    const createPayment = (request: RouteRequest): Prepared => {
+      const body = request.json
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        return unsuccessful(400, [{ code: 50000090, message: "Malformed request: the body must be a JSON object" }])
+      }
+      const fields = body as Record<string, unknown>
+      const invalid = (code: number, message: string) => unsuccessful(200, [{ code, message }])
+      if (typeof fields.accountId !== "string" || fields.accountId === "") {
+        return invalid(50000022, "accountId is required")
+      }
+      if (fields.amount === undefined) return invalid(50000022, "amount is required")
+      if (typeof fields.amount !== "number" || !Number.isFinite(fields.amount) || fields.amount <= 0) {
+        return invalid(50000020, "amount must be a positive number")
+      }
+      const account = findAccount(fields.accountId)
+      if (account === undefined) return invalid(50000040, `Cannot find entity by key: ${fields.accountId}`)
+      const n = state.payments.length + 1
+      const payment: Payment = {
+        id: hexId("8a8082c6", n),
+        number: `P-${pad8(n)}`,
+        accountId: account.id,
+        accountNumber: account.accountNumber,
+        amount: fields.amount,
+        currency: typeof fields.currency === "string" ? fields.currency : account.currency,
+        effectiveDate: typeof fields.effectiveDate === "string" ? fields.effectiveDate : day(now()),
+        type: typeof fields.type === "string" ? fields.type : "External",
+        status: "Processed",
+        createdDate: new Date(now()).toISOString(),
+        idempotencyKey: request.headers["idempotency-key"]
+      }
+      state.payments.push(payment)
+      return jsonAnswer(200, paymentBody(payment))
+    }
+
+    const builtIn: ReadonlyArray<{ readonly route: Compiled; readonly handler: BuiltIn }> = [
+      {
+        route: compile({ method: "GET", path: "/v1/accounts/{key}" }),
+        handler: ({ params }) => {
+          const account = findAccount(params["key"]!)
+          return account === undefined ? notFound(params["key"]!) : jsonAnswer(200, accountBody(account))
+        }
+      },
+      {
+        // Imitates "List all invoices for an account" (GET /v1/transactions/invoices/accounts/{account-key}):
+        // page and pageSize (default 20, at most 40), newest first, an absolute nextPage URL.
+        route: compile({ method: "GET", path: "/v1/transactions/invoices/accounts/{key}" }),
+        handler: ({ params, query }) => {
+          const key = params["key"]!
+          const account = findAccount(key)
+          if (account === undefined) return notFound(key)
+          const list = newestFirst(invoices.filter((invoice) => invoice.accountId === account.id))
+          const pageSize = Math.max(1, Math.min(40, Number(query.get("pageSize") ?? "20") || 20))
+          const page = Math.max(1, Number(query.get("page") ?? "1") || 1)
+          const more = page * pageSize < list.length
+          return jsonAnswer(200, {
+            invoices: list.slice((page - 1) * pageSize, page * pageSize).map(v1Invoice),
+            ...(more
+              ? {
+                nextPage: `${baseUrl}/v1/transactions/invoices/accounts/${encodeURIComponent(key)}?page=${
+                  page + 1
+                }&pageSize=${pageSize}`
+              }
+              : {}),
+            success: true
+          })
+        }
+      },
+      {
+        // Cursor paging as the Quickstart API's "List invoices" does it: page_size (or pageSize) from 1 to 99,
+        // default 30; cursor; { data, next_page }, next_page absent on the last page.
+        route: compile({ method: "GET", path: "/v1/invoices" }),
+        handler: ({ query }) => {
+          const sizeParameter = query.has("page_size") ? "page_size" : "pageSize"
+          const rawSize = query.get(sizeParameter)
+          const pageSize = rawSize === null ? 30 : Number(rawSize)
+          if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 99) {
+            return typedError(400, {
+              type: "invalid_request_error",
+              code: "parameter_invalid",
+              message: `${sizeParameter} must be an integer from 1 to 99`,
+              parameter: sizeParameter
+            })
+          }
+          const cursor = query.get("cursor")
+          const offset = cursor === null ? 0 : offsetOf(cursor)
+          const list = newestFirst(invoices)
+          if (offset === undefined || offset > list.length) {
+            return typedError(400, {
+              type: "invalid_request_error",
+              code: "parameter_invalid",
+              message: "cursor is not a next_page value of this list",
+              parameter: "cursor"
+            })
+          }
+          const next = offset + pageSize
+          return jsonAnswer(200, {
+            data: list.slice(offset, next).map(quickstartInvoice),
+            ...(next < list.length ? { next_page: cursorOf(next) } : {})
+          })
+        }
+      },
+      {
+        // Imitates "Retrieve an invoice" (GET /v1/invoices/{invoiceKey}): by id or number.
+        route: compile({ method: "GET", path: "/v1/invoices/{key}" }),
+        handler: ({ params }) => {
+          const key = params["key"]!
+          const invoice = invoices.find((candidate) => candidate.id === key || candidate.invoiceNumber === key)
+          if (invoice === undefined) return notFound(key)
+          return jsonAnswer(200, {
+            success: true,
+            ...v1Invoice(invoice),
+            amountWithoutTax: invoice.amount,
+            taxAmount: 0,
+            paymentAmount: Math.round((invoice.amount - invoice.balance) * 100) / 100
+          })
+        }
+      },
+      // Imitates "Create a payment" (POST /v1/payments).
+      { route: compile({ method: "POST", path: "/v1/payments" }), handler: createPayment },
+      {
+        route: compile({ method: "GET", path: "/v1/payments/{key}" }),
+        handler: ({ params }) => {
+          const key = params["key"]!
+          const payment = state.payments.find((candidate) => candidate.id === key || candidate.number === key)
+          return payment === undefined ? notFound(key) : jsonAnswer(200, paymentBody(payment))
+        }
+      },
+      {
+        route: compile({ method: "GET", path: "/v1/catalog/products" }),
+        handler: ({ query }) => {
+          const pageSize = Math.max(1, Math.min(40, Number(query.get("pageSize") ?? "2") || 2))
+          const page = Math.max(1, Number(query.get("page") ?? "1") || 1)
+          const products = catalog.slice((page - 1) * pageSize, page * pageSize)
+          const more = page * pageSize < catalog.length
+          return jsonAnswer(200, {
+            success: true,
+            products,
+            ...(more ? { nextPage: `${baseUrl}/v1/catalog/products?page=${page + 1}&pageSize=${pageSize}` } : {})
+          })
+        }
+      },
+      {
+        route: compile({ method: "POST", path: "/v1/echo" }),
+        handler: ({ method }) => jsonAnswer(200, { success: true, method })
+      }
+    ]
+
+    const runCustom = (handler: RouteHandler) => async (request: RouteRequest): Promise<Prepared> => {
+      const result = handler(request)
+      return fromRouteResponse(Effect.isEffect(result) ? await Runtime.runPromise(runtime)(result) : result)
+    }
+
+    /** The handler for a call: routes added with `route` (last first), then the options', then the built-in. */
+    const resolve = (method: string, path: string) => {
+      for (const list of [state.routes, optionRoutes]) {
+        for (let i = list.length - 1; i >= 0; i--) {
+          const params = matches(list[i]!.route, method, path)
+          if (params !== undefined) return { run: runCustom(list[i]!.handler), params }
+        }
+      }
+      for (const entry of builtIn) {
+        const params = matches(entry.route, method, path)
+        if (params !== undefined) return { run: async (request: RouteRequest) => entry.handler(request), params }
+      }
+      return undefined
+    }
+
+    const handle = async (request: Omit<RouteRequest, "params">): Promise<Prepared> => {
+      const found = resolve(request.method, request.path)
+      if (found === undefined) return unsuccessful(404, [{ code: 50000040, message: "Not found" }])
+      try {
+        return await found.run({ ...request, params: found.params })
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        return unsuccessful(500, [{ code: 50000060, message: `The route handler failed: ${message}` }])
+      }
+    }
+
+    /** The next scripted answer for a call: one queued for its route first, then one for any path. */
+    const takeApiAnswer = (method: string, path: string): Answer | undefined => {
+      for (const entry of state.routeScripts) {
+        if (entry.answers.length > 0 && matches(entry.route, method, path) !== undefined) return entry.answers.shift()
+      }
+      return state.apiScript.shift()
+    }
+
+    const isApiPath = (path: string) =>
+      path.startsWith("/v1/") ||
+      state.routes.some((entry) => matchPath(entry.route, path) !== undefined) ||
+      optionRoutes.some((entry) => matchPath(entry.route, path) !== undefined) ||
+      state.routeScripts.some((entry) => entry.answers.length > 0 && matchPath(entry.route, path) !== undefined)
+
     const apiEndpoint = async (req: Http.IncomingMessage, res: Http.ServerResponse, url: URL) => {
       state.apiCalls++
       const headers = headerRecord(req)
-      const reply = (status: number, body: unknown, extra: Record<string, string> = {}) => {
-        state.apiByStatus[String(status)] = (state.apiByStatus[String(status)] ?? 0) + 1
-        record(req, url, {}, status)
-        json(res, status, body, {
-          "zuora-request-id": randomUUID(),
-          ...(headers["zuora-track-id"] === undefined ? {} : { "zuora-track-id": headers["zuora-track-id"] }),
-          ...extra
+      const method = (req.method ?? "GET").toUpperCase()
+      const common: Record<string, string> = {
+        "zuora-request-id": randomUUID(),
+        ...(headers["zuora-track-id"] === undefined ? {} : { "zuora-track-id": headers["zuora-track-id"] })
+      }
+      let body = ""
+      const send = (answer: Prepared) => {
+        state.apiByStatus[String(answer.status)] = (state.apiByStatus[String(answer.status)] ?? 0) + 1
+        record(req, url, {}, body, answer.status)
+        res.writeHead(answer.status, {
+          ...common,
+          ...answer.headers,
+          ...(answer.contentType === undefined ? {} : { "content-type": answer.contentType }),
+          "content-length": Buffer.byteLength(answer.body)
         })
+        res.end(answer.body)
+      }
+      const lose = () => {
+        record(req, url, {}, body, "reset")
+        resetSocket(req)
       }
       const authorization = headers["authorization"]
       const bearer = authorization !== undefined && /^Bearer [\x21-\x7E]+$/.test(authorization)
         ? authorization.slice(7)
         : undefined
       state.apiTokens.push(bearer ?? "none")
-      await readBody(req)
-      if (state.latencyMillis > 0) await sleep(state.latencyMillis)
+      body = (await readBody(req)) ?? ""
       const issued = bearer === undefined ? undefined : state.tokens.get(bearer)
       const refusal = bearer === undefined
         ? "missing"
@@ -569,72 +1316,111 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
         : now() >= issued.expiresAt
         ? "expired"
         : undefined
-      if (refusal !== undefined) {
-        return reply(401, {
+      if (refusal !== undefined || issued === undefined) {
+        await sleep(state.latencyMillis)
+        return send(jsonAnswer(401, {
           success: false,
-          reasons: [{ code: 90000011, message: `Authentication error: ${refusal} token` }]
-        }, {
-          "www-authenticate": "Bearer realm=\"zuora\", error=\"invalid_token\""
-        })
+          reasons: [{ code: 90000011, message: `Authentication error: ${refusal ?? "unknown"} token` }]
+        }, { "www-authenticate": "Bearer realm=\"zuora\", error=\"invalid_token\"" }))
       }
-      const answer = state.apiScript.shift()
-      if (answer !== undefined) {
+
+      const answer = takeApiAnswer(method, url.pathname)
+      if (answer !== undefined && gatewayTags.has(answer._tag)) {
+        await sleep(state.latencyMillis)
         switch (answer._tag) {
           case "RateLimited":
-            return reply(429, { success: false, reasons: [{ code: 90000070, message: "Too many requests" }] }, {
-              "retry-after": String(answer.seconds)
-            })
-          case "Status":
-            return reply(
-              answer.status,
-              answer.body === undefined ? { success: false } : JSON.parse(answer.body),
-              answer.headers
+            return send(
+              jsonAnswer(429, { success: false, reasons: [{ code: 90000070, message: "Too many requests" }] }, {
+                ...rateLimitHeaders(answer, now())
+              })
             )
-          case "Reset": {
-            record(req, url, {}, "reset")
-            const socket = req.socket as typeof req.socket & { resetAndDestroy?: () => void }
-            return socket.resetAndDestroy !== undefined ? socket.resetAndDestroy() : socket.destroy()
-          }
+          case "Status":
+            return send({
+              status: answer.status,
+              contentType: answer.contentType ?? "application/json",
+              headers: answer.headers ?? {},
+              body: answer.body ?? (answer.contentType === undefined ? "{\"success\":false}" : "")
+            })
+          case "Html":
+            return send({ status: 200, contentType: "text/html", headers: {}, body: htmlPage })
+          case "MalformedJson":
+            return send({ status: 200, contentType: "application/json", headers: {}, body: "{\"success\": true, \"ba" })
+          case "HugeBody":
+            state.apiByStatus["200"] = (state.apiByStatus["200"] ?? 0) + 1
+            record(req, url, {}, body, 200)
+            return writeHuge(res, common, answer.bytes)
+          case "Reset":
+            return lose()
           case "Hang":
-            record(req, url, {}, "hang")
-            return
+            return record(req, url, {}, body, "hang")
           case "Redirect":
-            record(req, url, {}, answer.status ?? 307)
+            record(req, url, {}, body, answer.status ?? 307)
             res.writeHead(answer.status ?? 307, { location: answer.location, "content-length": 0 })
             return res.end()
-          case "Slow":
-            await sleep(answer.millis)
-            break
-          default:
-            break
         }
       }
-      const account = /^\/v1\/accounts\/([^/]+)$/.exec(url.pathname)
-      if (req.method === "GET" && account !== null) {
-        const key = decodeURIComponent(account[1]!)
-        if (key === "missing") {
-          return reply(404, { success: false, reasons: [{ code: 50000040, message: "Cannot find entity" }] })
+
+      // Zuora's application from here on: the Idempotency-Key rules, then the answer.
+      const key = method === "POST" || method === "PATCH" ? headers["idempotency-key"] : undefined
+      let slot: { readonly id: string; readonly fingerprint: string; readonly at: number } | undefined
+      if (key !== undefined) {
+        if (key.length > maxIdempotencyKey) {
+          await sleep(state.latencyMillis)
+          return send(unsuccessful(400, [{
+            code: 50000020,
+            message: `Idempotency-Key must be at most ${maxIdempotencyKey} characters`
+          }]))
         }
-        return reply(200, {
-          success: true,
-          basicInfo: { accountNumber: key, name: `Account ${key}`, status: "Active", currency: "USD" }
+        const id = `${issued.clientId}\n${key}`
+        const fingerprint = `${method} ${url.pathname}${url.search}\n${body}`
+        let entry = state.idempotency.get(id)
+        if (entry !== undefined && now() - entry.at >= idempotencyMillis) {
+          state.idempotency.delete(id)
+          entry = undefined
+        }
+        if (entry !== undefined) {
+          if (entry.fingerprint !== fingerprint) {
+            state.idempotencyMismatches++
+            await sleep(state.latencyMillis)
+            return send(unsuccessful(422, [{
+              code: 50000030,
+              message: "The Idempotency-Key was already used with a different request"
+            }]))
+          }
+          if (entry._tag === "InFlight") {
+            state.idempotencyConflicts++
+            await sleep(state.latencyMillis)
+            return send(unsuccessful(409, [{
+              code: 50000050,
+              message: "A request with this Idempotency-Key is still in progress"
+            }]))
+          }
+          state.idempotentReplays++
+          await sleep(state.latencyMillis + (answer?._tag === "Slow" ? answer.millis : 0))
+          return answer?._tag === "ProcessedThenReset" ? lose() : send(entry.answer)
+        }
+        slot = { id, fingerprint, at: now() }
+        state.idempotency.set(id, { _tag: "InFlight", fingerprint, at: slot.at })
+      }
+
+      await sleep(state.latencyMillis + (answer?._tag === "Slow" ? answer.millis : 0))
+      const prepared = answer?._tag === "Unsuccessful"
+        ? unsuccessful(answer.status ?? 200, answer.reasons, answer.processId)
+        : answer?._tag === "TypedError"
+        ? typedError(answer.status, answer)
+        : await handle({
+          method,
+          path: url.pathname,
+          query: url.searchParams,
+          headers,
+          body,
+          json: parseJson(body),
+          clientId: issued.clientId
         })
+      if (slot !== undefined) {
+        state.idempotency.set(slot.id, { _tag: "Done", fingerprint: slot.fingerprint, at: slot.at, answer: prepared })
       }
-      if (req.method === "GET" && url.pathname === "/v1/catalog/products") {
-        const pageSize = Math.max(1, Math.min(40, Number(url.searchParams.get("pageSize") ?? "2") || 2))
-        const page = Math.max(1, Number(url.searchParams.get("page") ?? "1") || 1)
-        const products = catalog.slice((page - 1) * pageSize, page * pageSize)
-        const more = page * pageSize < catalog.length
-        return reply(200, {
-          success: true,
-          products,
-          ...(more ? { nextPage: `${baseUrl}/v1/catalog/products?page=${page + 1}&pageSize=${pageSize}` } : {})
-        })
-      }
-      if (req.method === "POST" && url.pathname === "/v1/echo") {
-        return reply(200, { success: true, method: req.method })
-      }
-      return reply(404, { success: false, reasons: [{ code: 50000040, message: "Not found" }] })
+      return answer?._tag === "ProcessedThenReset" ? lose() : send(prepared)
     }
 
     const server = Http.createServer((req, res) => {
@@ -646,13 +1432,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
         })
         return
       }
-      if (url.pathname.startsWith("/v1/")) {
+      if (isApiPath(url.pathname)) {
         apiEndpoint(req, res, url).catch(() => {
           if (!res.headersSent) res.writeHead(500).end()
         })
         return
       }
-      record(req, url, {}, 404)
+      record(req, url, {}, "", 404)
       json(res, 404, { success: false, reasons: [{ code: 50000040, message: "Not found" }] })
     })
 
@@ -680,6 +1466,18 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
     const host = options.host ?? "127.0.0.1"
     baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
 
+    const scriptApi = (first?: Route | Answer, ...rest: ReadonlyArray<Answer>): Effect.Effect<void> =>
+      Effect.sync(() => {
+        if (first === undefined) return
+        if ("_tag" in first) return void state.apiScript.push(first, ...rest)
+        const route = compile(first)
+        const entry = state.routeScripts.find((candidate) =>
+          candidate.route.method === route.method && candidate.route.path === route.path
+        )
+        if (entry === undefined) state.routeScripts.push({ route, answers: [...rest] })
+        else entry.answers.push(...rest)
+      })
+
     const service: Service = {
       baseUrl,
       port,
@@ -689,7 +1487,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
         environment: { name: "custom", code: undefined, baseUrl, origin: baseUrl }
       },
       script: (...answers) => Effect.sync(() => void state.script.push(...answers)),
-      scriptApi: (...answers) => Effect.sync(() => void state.apiScript.push(...answers)),
+      scriptApi,
+      route: (route, handler) =>
+        route.path.startsWith("/")
+          ? Effect.sync(() => void state.routes.push({ route: compile(route), handler }))
+          : Effect.dieMessage(`ZuoraSimulator.route: the path must start with "/": ${route.path}`),
       setTokenLifetime: (seconds) => Effect.sync(() => void (state.lifetime = seconds)),
       setLatency: (latency) =>
         Effect.sync(() => void (state.latencyMillis = Duration.toMillis(Duration.decode(latency)))),
@@ -709,10 +1511,15 @@ export const make = (options: Options = {}): Effect.Effect<Service, SimulatorErr
         trackIds: [...state.trackIds],
         apiCalls: state.apiCalls,
         apiByStatus: { ...state.apiByStatus },
-        apiTokens: [...state.apiTokens]
+        apiTokens: [...state.apiTokens],
+        paymentsCreated: state.payments.length,
+        idempotentReplays: state.idempotentReplays,
+        idempotencyConflicts: state.idempotencyConflicts,
+        idempotencyMismatches: state.idempotencyMismatches
       })),
       requests: Effect.sync(() => [...state.recorded]),
       tokens: Effect.sync(() => [...state.tokens.values()]),
+      payments: Effect.sync(() => [...state.payments]),
       reset: Effect.sync(() => {
         state = freshState(initialLifetime, initialLatency)
       })
