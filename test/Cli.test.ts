@@ -336,6 +336,291 @@ describe("zuora-oauth simulate", () => {
     }))
 })
 
+interface Simulation {
+  readonly baseUrl: string
+  /** What it printed at start-up, up to the export lines. */
+  readonly printed: string
+  /** Sends SIGTERM and waits for the exit. */
+  readonly stop: Effect.Effect<{
+    readonly code: number | null
+    readonly signal: NodeJS.Signals | null
+    readonly stdout: string
+    readonly stderr: string
+  }>
+}
+
+/** Starts `zuora-oauth simulate --port 0 ...args` as a child process; killed with the scope if still running. */
+const simulate = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const child: ChildProcessByStdio<null, Readable, Readable> = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, [cli, "simulate", "--port", "0", ...args], {
+          env: baseEnv,
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
+      (child) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
+    )
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal }))
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const printed = yield* Effect.async<string>((resume) => {
+      const onData = () => {
+        if (/^export ZUORA_CLIENT_SECRET=/m.test(stdout)) resume(Effect.succeed(stdout))
+      }
+      child.stdout.on("data", onData)
+      onData()
+      return Effect.sync(() => void child.stdout.off("data", onData))
+    }).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`no URL: ${stdout}${stderr}`) }))
+    const baseUrl = /^Zuora simulator listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(printed)?.[1]
+    assert.isDefined(baseUrl, printed)
+    const simulation: Simulation = {
+      baseUrl: baseUrl!,
+      printed,
+      stop: Effect.suspend(() => {
+        child.kill("SIGTERM")
+        return Effect.promise(() => exited).pipe(
+          Effect.timeout("10 seconds"),
+          Effect.orDie,
+          Effect.map((exit) => ({ ...exit, stdout, stderr }))
+        )
+      })
+    }
+    return simulation
+  })
+
+type TokenAnswer =
+  | {
+    readonly _tag: "Answered"
+    readonly status: number
+    readonly headers: Headers
+    readonly body: string
+    readonly millis: number
+  }
+  | { readonly _tag: "Failed"; readonly error: string; readonly millis: number }
+
+/** One token request with the simulator's default client, as any HTTP client sends it; no redirect followed. */
+const requestToken = (baseUrl: string, timeoutMillis = 5_000): Effect.Effect<TokenAnswer> =>
+  Effect.promise(async (): Promise<TokenAnswer> => {
+    const started = Date.now()
+    try {
+      const response = await fetch(`${baseUrl}/oauth/token`, {
+        method: "POST",
+        headers: { accept: "application/json" },
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMillis),
+        body: new URLSearchParams({
+          client_id: ZuoraSimulator.defaultClient.clientId,
+          client_secret: ZuoraSimulator.defaultClient.clientSecret,
+          grant_type: "client_credentials"
+        })
+      })
+      const body = await response.text()
+      return {
+        _tag: "Answered",
+        status: response.status,
+        headers: response.headers,
+        body,
+        millis: Date.now() - started
+      }
+    } catch (error) {
+      return {
+        _tag: "Failed",
+        error: error instanceof Error ? error.name : String(error),
+        millis: Date.now() - started
+      }
+    }
+  })
+
+const answered = (answer: TokenAnswer): Extract<TokenAnswer, { _tag: "Answered" }> => {
+  assert.strictEqual(answer._tag, "Answered", JSON.stringify(answer))
+  return answer as Extract<TokenAnswer, { _tag: "Answered" }>
+}
+
+const accessToken = (answer: TokenAnswer): unknown => {
+  const { body, status } = answered(answer)
+  assert.strictEqual(status, 200, body)
+  return (JSON.parse(body) as Record<string, unknown>).access_token
+}
+
+describe("zuora-oauth simulate: scripted faults", () => {
+  it.scopedLive("--fault answers the next token requests in order, then normal tokens; start-up lists the script", () =>
+    Effect.gen(function*() {
+      const simulation = yield* simulate([
+        "--fault",
+        "429:30",
+        "--fault",
+        "429:5:http-date",
+        "--fault",
+        "503",
+        "--fault",
+        "reset",
+        "--fault",
+        "hang",
+        "--fault",
+        "slow:300",
+        "--fault",
+        "redirect:/elsewhere",
+        "--fault",
+        "html",
+        "--latency",
+        "50ms"
+      ])
+      const { baseUrl, printed } = simulation
+      assert.include(printed, "  latency        50ms added to every answer\n")
+      assert.include(
+        printed,
+        [
+          "  scripted       the next 8 token requests, in order:",
+          "                   1. 429 with Retry-After: 30",
+          "                   2. 429 with Retry-After as an HTTP date 5 s ahead",
+          "                   3. 503 with an empty body",
+          "                   4. the connection reset before any answer",
+          "                   5. no answer at all, until the client gives up",
+          "                   6. the normal answer, 300ms late",
+          "                   7. 307 redirect to /elsewhere",
+          "                   8. 200 with an HTML page, as a captive portal answers",
+          "                 then normal answers",
+          ""
+        ].join("\n")
+      )
+
+      const limited = answered(yield* requestToken(baseUrl))
+      assert.strictEqual(limited.status, 429)
+      assert.strictEqual(limited.headers.get("retry-after"), "30")
+
+      const dated = answered(yield* requestToken(baseUrl))
+      assert.strictEqual(dated.status, 429)
+      const retryAt = Date.parse(dated.headers.get("retry-after") ?? "")
+      assert.isAtLeast(retryAt - Date.now(), 3_000)
+      assert.isAtMost(retryAt - Date.now(), 6_000)
+
+      assert.strictEqual(answered(yield* requestToken(baseUrl)).status, 503)
+
+      const reset = yield* requestToken(baseUrl)
+      assert.deepInclude(reset, { _tag: "Failed", error: "TypeError" })
+
+      const hung = yield* requestToken(baseUrl, 500)
+      assert.deepInclude(hung, { _tag: "Failed", error: "TimeoutError" })
+      assert.isAtLeast(hung.millis, 450)
+
+      const slow = yield* requestToken(baseUrl)
+      assert.isString(accessToken(slow))
+      assert.isAtLeast(slow.millis, 340)
+
+      const moved = answered(yield* requestToken(baseUrl))
+      assert.strictEqual(moved.status, 307)
+      assert.strictEqual(moved.headers.get("location"), "/elsewhere")
+
+      const page = answered(yield* requestToken(baseUrl))
+      assert.strictEqual(page.status, 200)
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/)
+
+      // The script is spent: normal tokens again, each still 50 ms late.
+      for (let i = 0; i < 2; i++) {
+        const normal = yield* requestToken(baseUrl)
+        assert.isString(accessToken(normal))
+        assert.isAtLeast(normal.millis, 45)
+      }
+
+      // SIGTERM closes the hung connection too, and the process exits 0.
+      const exit = yield* simulation.stop
+      assert.deepInclude(exit, { code: 0, signal: null, stderr: "" })
+    }))
+
+  it.scopedLive("--rate-limit and --token-lifetime shape the normal answers; without flags, nothing is scripted", () =>
+    Effect.gen(function*() {
+      const limited = yield* simulate(["--rate-limit", "2/30s", "--token-lifetime", "60"])
+      assert.include(limited.printed, "  tokens         expires_in 60 s; at most 2 token requests per 30s per client\n")
+      assert.notInclude(limited.printed, "scripted")
+      assert.notInclude(limited.printed, "latency")
+      for (let i = 0; i < 2; i++) {
+        const { body } = answered(yield* requestToken(limited.baseUrl))
+        assert.strictEqual((JSON.parse(body) as Record<string, unknown>).expires_in, 60)
+      }
+      const third = answered(yield* requestToken(limited.baseUrl))
+      assert.strictEqual(third.status, 429)
+      assert.isAtMost(Number(third.headers.get("retry-after")), 30)
+
+      const unlimited = yield* simulate(["--rate-limit", "off"])
+      assert.include(unlimited.printed, "  tokens         expires_in 3599 s; no rate limit\n")
+      const answers = yield* Effect.all(Array.from({ length: 120 }, () => requestToken(unlimited.baseUrl)), {
+        concurrency: 20
+      })
+      assert.deepStrictEqual(new Set(answers.map((answer) => answered(answer).status)), new Set([200]))
+
+      const plain = yield* simulate([])
+      assert.include(
+        plain.printed,
+        "  tokens         expires_in 3599 s; at most 100 token requests a minute per client\n"
+      )
+      assert.notInclude(plain.printed, "scripted")
+    }))
+
+  it.scopedLive("a port already in use: exit 3, one line naming it, nothing on stdout", () =>
+    Effect.gen(function*() {
+      const busy = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const server = Net.createServer().listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const { port } = busy.address() as Net.AddressInfo
+      const result = yield* run(["simulate", "--port", String(port)])
+      assert.strictEqual(result.code, 3, result.stderr)
+      assert.strictEqual(result.stdout, "")
+      assertOneLine(result.stderr)
+      assert.include(result.stderr, "EADDRINUSE")
+    }))
+
+  it.live("a bad --fault, --latency or --rate-limit: exit 2, one line naming the flag, never the value", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["--fault", "nope"], "--fault: expected 429[:<seconds>[:<form>]], <status>, reset, hang"],
+        [["--fault", "429:soon"], "--fault: 429:<seconds> takes whole seconds from 0 to 86400"],
+        [["--fault", "429:30:tomorrow"], "--fault: 429:<seconds>:<form> takes the form retry-after"],
+        [["--fault", "42"], "--fault: <status> takes an HTTP status from 200 to 599"],
+        [["--fault", "503:later"], "--fault: <status> takes no argument"],
+        [["--fault", "slow:forever"], "--fault: slow:<duration> takes a duration from 0ms to 10m"],
+        [["--fault", "redirect:ftp://files.example.com"], "--fault: redirect:[<status>:]<url> takes an http"],
+        [["--fault", "reset:now"], "--fault: reset takes no argument"],
+        [["--fault", "503", "--fault", "bogus"], "--fault #2: expected"],
+        [["--fault"], "--fault needs a value"],
+        [["--latency", "fast"], "--latency must be a duration from 0ms to 10m"],
+        [["--latency", "11m"], "--latency must be a duration from 0ms to 10m"],
+        [["--rate-limit", "0/1m"], "--rate-limit must be off or <n>[/<window>]"],
+        [["--rate-limit", "100/60"], "--rate-limit must be off or <n>[/<window>]"]
+      ]
+      const runs = yield* Effect.all(cases.map(([args]) => run(["simulate", ...args])), { concurrency: "unbounded" })
+      runs.forEach((result, i) => {
+        const [args, expected] = cases[i]!
+        assert.strictEqual(result.code, 2, args.join(" "))
+        assert.strictEqual(result.stdout, "")
+        assertOneLine(result.stderr)
+        assert.include(result.stderr, expected)
+        assert.include(result.stderr, "(see zuora-oauth simulate --help)")
+        const value = args.at(-1)!
+        if (!value.startsWith("--")) assert.notInclude(result.stderr, value, "the value typed is echoed")
+      })
+    }))
+
+  it.live("simulate --help documents every fault flag", () =>
+    Effect.gen(function*() {
+      const result = yield* run(["simulate", "--help"])
+      assert.strictEqual(result.code, 0, result.stderr)
+      for (const text of ["--fault <fault>", "--latency <duration>", "--rate-limit <n>[/<window>]", "429:<seconds>"]) {
+        assert.include(result.stdout, text)
+      }
+      for (const fault of ["reset", "hang", "slow:<duration>", "redirect:[<status>:]<url>", "malformed-json"]) {
+        assert.include(result.stdout, fault)
+      }
+    }))
+})
+
 describe("zuora-oauth usage", () => {
   it.live("--help for the tool and each command: usage on stdout, exit 0", () =>
     Effect.gen(function*() {

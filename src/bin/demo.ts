@@ -31,7 +31,7 @@ const program = Effect.gen(function*() {
   const simulator = yield* ZuoraSimulator.make()
   const requests = () => Effect.map(simulator.stats, (s) => s.tokenRequests)
   yield* say(bold("effect-zuora-oauth: Zuora OAuth tokens for Effect, shown against a local Zuora simulator"))
-  yield* note(`simulator on ${simulator.baseUrl} (POST /oauth/token and a few /v1 API endpoints)`)
+  yield* note(`simulator on ${simulator.baseUrl} (POST /oauth/token and its /v1 API)`)
 
   yield* step(1, "A token is fetched once and reused")
   const tokens = yield* TokenService.make({ credentials: simulator.credentials })
