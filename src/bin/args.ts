@@ -81,18 +81,26 @@ export const optionName = (arg: string): string => {
 /** A whole number of at most six digits, or `undefined`. */
 export const parseInteger = (value: string): number | undefined => /^\d{1,6}$/.test(value) ? Number(value) : undefined
 
-export const integerFlag = (
-  command: string,
-  name: string,
-  value: string | undefined,
-  range: { readonly min: number; readonly max: number; readonly fallback: number }
-): Effect.Effect<number, UsageError> => {
+interface Range {
+  readonly min: number
+  readonly max: number
+  readonly fallback: number
+}
+
+/** A flag read with `parse` and checked against `range`, or its fallback when absent; else a usage error. */
+const rangedFlag = (
+  read: (value: string) => number | undefined,
+  describe: (range: Range) => string
+) =>
+(command: string, name: string, value: string | undefined, range: Range): Effect.Effect<number, UsageError> => {
   if (value === undefined) return Effect.succeed(range.fallback)
-  const n = parseInteger(value)
+  const n = read(value)
   return n !== undefined && n >= range.min && n <= range.max
     ? Effect.succeed(n)
-    : Effect.fail(usage(command, `${name} must be an integer from ${range.min} to ${range.max}`))
+    : Effect.fail(usage(command, `${name} must be ${describe(range)}`))
 }
+
+export const integerFlag = rangedFlag(parseInteger, (range) => `an integer from ${range.min} to ${range.max}`)
 
 const units = { ms: 1, s: 1000, m: 60_000 } as const
 
@@ -113,15 +121,4 @@ export const durationRange = (range: { readonly min: number; readonly max: numbe
   `a duration from ${formatMillis(range.min)} to ${formatMillis(range.max)}, ` +
   "such as 500ms, 2s or 1m (a bare number is milliseconds)"
 
-export const durationFlag = (
-  command: string,
-  name: string,
-  value: string | undefined,
-  range: { readonly min: number; readonly max: number; readonly fallback: number }
-): Effect.Effect<number, UsageError> => {
-  if (value === undefined) return Effect.succeed(range.fallback)
-  const millis = parseMillis(value)
-  return millis !== undefined && millis >= range.min && millis <= range.max
-    ? Effect.succeed(millis)
-    : Effect.fail(usage(command, `${name} must be ${durationRange(range)}`))
-}
+export const durationFlag = rangedFlag(parseMillis, durationRange)
