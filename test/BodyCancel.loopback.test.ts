@@ -147,6 +147,7 @@ const zuoraClient = (baseUrl: string, options: ZuoraClient.Options = {}) =>
     const credentials = yield* credentialsFor(baseUrl)
     const tokens = yield* TokenService.make({ credentials }).pipe(Effect.provide(FetchHttpClient.layer))
     return yield* ZuoraClient.make(tokens, {
+      zuoraVersion: "2025-08-12",
       maxBodyBytes: 65_536,
       retry: { baseDelay: "10 millis", maxDelay: "20 millis" },
       ...options

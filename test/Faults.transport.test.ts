@@ -147,6 +147,7 @@ const zuoraWith = (client: HttpClient.HttpClient, options: ZuoraClient.Options =
   Effect.gen(function*() {
     const tokens = yield* TokenService.makeTest("t0k3n-abcdef-0123456789")
     return yield* ZuoraClient.make(tokens, {
+      zuoraVersion: "2025-08-12",
       environment: "https://rest.test.zuora.com",
       retry: false,
       ...options
@@ -159,6 +160,7 @@ describe("API client: the bearer token goes only to https and to the base URL's 
       const { client, seen } = sequence({ status: 200, body: "{}" })
       const tokens = yield* TokenService.makeTest("t0k3n-abcdef-0123456789")
       const plain = yield* ZuoraClient.make(tokens, {
+        zuoraVersion: "2025-08-12",
         environment: {
           name: "custom",
           code: undefined,
@@ -168,6 +170,7 @@ describe("API client: the bearer token goes only to https and to the base URL's 
       }).pipe(Effect.provideService(HttpClient.HttpClient, client), Effect.either)
       assert.isTrue(Either.isLeft(plain) && plain.left._tag === "InvalidConfiguration")
       const forged = yield* ZuoraClient.make(tokens, {
+        zuoraVersion: "2025-08-12",
         environment: {
           name: "custom",
           code: undefined,
@@ -321,7 +324,12 @@ describe("API client: the body read is bounded in time", () => {
     Effect.gen(function*() {
       const { baseUrl } = yield* stalledBody("/v1/", "{\"success\":")
       const tokens = yield* TokenService.makeTest("t0k3n-abcdef-0123456789")
-      const zuora = yield* ZuoraClient.make(tokens, { environment: baseUrl, bodyTimeout: "300 millis", retry: false })
+      const zuora = yield* ZuoraClient.make(tokens, {
+        zuoraVersion: "2025-08-12",
+        environment: baseUrl,
+        bodyTimeout: "300 millis",
+        retry: false
+      })
         .pipe(Effect.provide(FetchHttpClient.layer))
       const started = Date.now()
       const response = yield* zuora.get("/v1/accounts/A1")
@@ -339,7 +347,10 @@ describe("API client: a 429 without Retry-After honours RateLimit-Reset", () => 
       const tokens = yield* TokenService.make({ credentials: simulator.credentials }).pipe(
         Effect.provide(FetchHttpClient.layer)
       )
-      const zuora = yield* ZuoraClient.make(tokens, { retry: { baseDelay: "10 millis", maxDelay: "20 millis" } }).pipe(
+      const zuora = yield* ZuoraClient.make(tokens, {
+        zuoraVersion: "2025-08-12",
+        retry: { baseDelay: "10 millis", maxDelay: "20 millis" }
+      }).pipe(
         Effect.provide(FetchHttpClient.layer)
       )
       yield* simulator.scriptApi(
@@ -372,7 +383,9 @@ describe("the fetch client's RequestInit (a proxy dispatcher, a CA, mTLS) is kep
         .pipe(
           Effect.provide(Fetch)
         )
-      const zuora = yield* ZuoraClient.make(tokens, { retry: false }).pipe(Effect.provide(Fetch))
+      const zuora = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retry: false }).pipe(
+        Effect.provide(Fetch)
+      )
       assert.strictEqual((yield* zuora.get("/v1/accounts/A1")).status, 200)
       const seen = (yield* simulator.requests).map((r) => [r.path, r.headers["x-via-proxy"]])
       assert.deepStrictEqual(seen, [["/oauth/token", "corp"], ["/v1/accounts/A1", "corp"]])

@@ -23,7 +23,9 @@ describe("a token 429 is waited out by API calls (issue 12, case 1)", () => {
       const tokens = yield* TokenService.make({ credentials: simulator.credentials }).pipe(
         Effect.provide(FetchHttpClient.layer)
       )
-      const zuora = yield* ZuoraClient.make(tokens).pipe(Effect.provide(FetchHttpClient.layer))
+      const zuora = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12" }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
       const started = Date.now()
       const results = yield* Effect.all(
         Array.from(

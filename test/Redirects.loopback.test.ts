@@ -55,7 +55,9 @@ describe("redirects, through an app's redirect-following HttpClient (issue 13, c
           const tokens = yield* TokenService.make({ credentials: zuora.credentials }).pipe(
             Effect.provide(FetchHttpClient.layer)
           )
-          const client = yield* ZuoraClient.make(tokens).pipe(Effect.provide(FollowingClient))
+          const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12" }).pipe(
+            Effect.provide(FollowingClient)
+          )
           yield* zuora.scriptApi(Answer.Redirect({ location: `${target}/v1/accounts/A00000001`, status }))
           const response = yield* client.get("/v1/accounts/A00000001")
           assert.strictEqual(response.status, status, "the redirect is the answer")
@@ -82,7 +84,7 @@ describe("redirects, through an app's redirect-following HttpClient (issue 13, c
           )
         )
       ).pipe(Layer.provide(FetchHttpClient.layer))
-      const client = yield* ZuoraClient.make(tokens).pipe(Effect.provide(Rewriting))
+      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12" }).pipe(Effect.provide(Rewriting))
       const result = yield* Effect.either(client.get("/v1/accounts/A00000001"))
       assert.isTrue(Either.isLeft(result) && result.left._tag === "RequestError", JSON.stringify(result))
       assert.strictEqual((yield* elsewhere.stats).requests, 0, "the other host got nothing")
@@ -104,7 +106,9 @@ describe("redirects, through an app's redirect-following HttpClient (issue 13, c
             })
         )
       ).pipe(Layer.provide(FetchHttpClient.layer))
-      const client = yield* ZuoraClient.make(tokens, { retry: false }).pipe(Effect.provide(Retrying))
+      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retry: false }).pipe(
+        Effect.provide(Retrying)
+      )
       yield* zuora.scriptApi(Answer.Status({ status: 503 }))
       const response = yield* client.get("/v1/accounts/A00000001")
       assert.strictEqual(response.status, 200)
@@ -115,7 +119,9 @@ describe("redirects, through an app's redirect-following HttpClient (issue 13, c
     Effect.gen(function*() {
       const zuora = yield* ZuoraSimulator.make()
       const tokens = yield* TokenService.make({ credentials: zuora.credentials }).pipe(Effect.provide(FollowingClient))
-      const client = yield* ZuoraClient.make(tokens).pipe(Effect.provide(FollowingClient))
+      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12" }).pipe(
+        Effect.provide(FollowingClient)
+      )
       const response = yield* client.get("/v1/accounts/A00000001")
       assert.strictEqual(response.status, 200)
       assert.strictEqual((yield* zuora.stats).tokenRequests, 1)

@@ -33,6 +33,7 @@ const setup = (
       ...cacheOptions
     }).pipe(Effect.provide(FetchHttpClient.layer))
     const zuora = yield* ZuoraClient.make(tokens, {
+      zuoraVersion: "2025-08-12",
       retry: { baseDelay: "10 millis", maxDelay: "50 millis", maxRetryAfter: "5 seconds" },
       ...clientOptions
     }).pipe(Effect.provide(FetchHttpClient.layer))
@@ -254,6 +255,7 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
       const simulator = yield* ZuoraSimulator.make()
       let seen = 0
       const layer = ZuoraClient.layer({
+        zuoraVersion: "2025-08-12",
         transformClient: (client) => HttpClient.tapRequest(client, () => Effect.sync(() => seen++))
       }).pipe(
         Layer.provideMerge(TokenService.layer({ credentials: simulator.credentials })),
@@ -295,7 +297,7 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
     Effect.gen(function*() {
       const logs = TestLogger.make()
       yield* Effect.gen(function*() {
-        yield* setup()
+        yield* setup({}, { zuoraVersion: undefined })
         yield* setup({}, { zuoraVersion: "2025-08-12" })
       }).pipe(Effect.provide(logs.layer))
       const lines = logs.lines.filter((line) => line.message.includes("Zuora-Version"))
@@ -322,7 +324,9 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
           return Effect.succeed(stale)
         })
       }
-      const zuora = yield* ZuoraClient.make(holding).pipe(Effect.provide(FetchHttpClient.layer))
+      const zuora = yield* ZuoraClient.make(holding, { zuoraVersion: "2025-08-12" }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
       const response = yield* zuora.get("/v1/accounts/A00000001")
       assert.strictEqual(response.status, 200, "stale refused, current refused, a fresh one served")
       assert.strictEqual((yield* simulator.stats).tokenRequests, 3, "one forced refresh, not a 30 s lock-out")

@@ -273,7 +273,10 @@ describe("payments and the Idempotency-Key", () => {
       const tokens = yield* TokenService.make({ credentials: simulator.credentials, retryPolicy: fastPolicy }).pipe(
         Effect.provide(FetchHttpClient.layer)
       )
-      const zuora = yield* ZuoraClient.make(tokens, { retry: { baseDelay: "10 millis", maxDelay: "20 millis" } })
+      const zuora = yield* ZuoraClient.make(tokens, {
+        zuoraVersion: "2025-08-12",
+        retry: { baseDelay: "10 millis", maxDelay: "20 millis" }
+      })
         .pipe(Effect.provide(FetchHttpClient.layer))
       yield* simulator.scriptApi(
         { method: "POST", path: "/v1/payments" },
