@@ -177,8 +177,8 @@ export const make = (
     const logAnnotations = { [A.environment]: settings.environmentName, [A.service]: settings.name }
 
     let state: State = Machine.initial
-    // The hit path's view of the state: the refresh instant of a Cached token and its prebuilt success.
-    let fast: { readonly entry: Entry; readonly success: Effect.Effect<AccessToken> } | undefined
+    // The success handed to hits, built once per token (a hit allocates nothing).
+    let served: { readonly entry: Entry; readonly success: Effect.Effect<AccessToken> } | undefined
     const phases = new Map<number, Phase>()
     const spans = new Map<number, Tracer.Span>()
     // The defect of a flight that is dying, while its Interrupted event is stepped.
@@ -233,7 +233,9 @@ export const make = (
     }
 
     const successOf = (entry: Entry) =>
-      fast !== undefined && fast.entry === entry ? fast.success : Effect.succeed(entry.token)
+      served !== undefined && served.entry === entry
+        ? served.success
+        : (served = { entry, success: Effect.succeed(entry.token) }).success
 
     /** Feeds one event to the machine and performs the actions that need no fiber; the rest are returned. */
     const step = (event: Machine.Event<AccessToken, TokenError>): {
@@ -244,7 +246,6 @@ export const make = (
     } => {
       const [next, actions] = Machine.transition(state, event, config)
       state = next
-      fast = next._tag === "Cached" ? { entry: next.entry, success: successOf(next.entry) } : undefined
       // Made only when needed: a herd of callers joining a flight steps thousands of times.
       let effects: Array<Effect.Effect<void>> | undefined
       let launches: Array<Effect.Effect<void>> | undefined
@@ -613,23 +614,19 @@ export const make = (
     const slow = ask("Get")
 
     // The cache hit: one suspend, one monotonic reading, one comparison, a success built once per token.
+    // The hit: the machine's own reading of the state (`servable`), no transition, no allocation.
     const get: Effect.Effect<AccessToken, TokenError> = Effect.suspend(() => {
-      const hit = fast
-      if (hit !== undefined && monotonic() < hit.entry.refreshAt) {
-        // Counted here, reported to the metric in batches (a metric update per hit would double its cost).
-        pendingHits++
-        return hit.success
-      }
-      return slow
+      const entry = Machine.servable(state, monotonic())
+      if (entry === undefined) return slow
+      // Counted here, reported to the metric in batches (a metric update per hit would double its cost).
+      pendingHits++
+      return successOf(entry)
     })
 
     const unsafeHit = (): AccessToken | undefined => {
-      const hit = fast
-      if (hit !== undefined && monotonic() < hit.entry.refreshAt) {
-        pendingHits++
-        return hit.entry.token
-      }
-      return undefined
+      const entry = Machine.servable(state, monotonic())
+      if (entry !== undefined) pendingHits++
+      return entry?.token
     }
 
     const invalidate = (token: AccessToken): Effect.Effect<boolean> =>
