@@ -352,14 +352,16 @@ const onInvalidate = <T, E>(state: State<T, E>, config: Config<T>, token: T): Tr
   }
 }
 
-const flightOf = <T, E>(state: State<T, E>, id: number): Flight<T> | undefined =>
-  (state._tag === "Fetching" || state._tag === "BackingOff") && state.flight?.id === id ? state.flight : undefined
+/** Whether `state` runs the flight `id`: the events of any other (an ended one) change nothing. */
+const runs = <T, E>(
+  state: State<T, E>,
+  id: number
+): state is (Fetching<T, E> | BackingOff<T, E>) & { readonly flight: Flight<T> } =>
+  (state._tag === "Fetching" || state._tag === "BackingOff") && state.flight?.id === id
 
 const onDue = <T, E>(state: State<T, E>, id: number): Transition<T, E> => {
-  const flight = flightOf(state, id)
-  if (flight === undefined || (state._tag !== "Fetching" && state._tag !== "BackingOff")) {
-    return [state, [{ _tag: "End" }]]
-  }
+  if (!runs(state, id)) return [state, [{ _tag: "End" }]]
+  const flight = state.flight
   const next = { ...flight, attempts: flight.attempts + 1 }
   return [
     {
@@ -380,10 +382,8 @@ const onSucceeded = <T, E>(
   config: Config<T>,
   event: Extract<Event<T, E>, { _tag: "Succeeded" }>
 ): Transition<T, E> => {
-  const flight = flightOf(state, event.flight)
-  if (flight === undefined || (state._tag !== "Fetching" && state._tag !== "BackingOff")) {
-    return [state, [{ _tag: "End" }]]
-  }
+  if (!runs(state, event.flight)) return [state, [{ _tag: "End" }]]
+  const flight = state.flight
   const now = event.now
   const candidate = entryOf(config, event.token, event.expiresAt, event.lifetime, event.random)
   const current = state.entry
@@ -423,10 +423,8 @@ const onFailed = <T, E>(
   config: Config<T>,
   event: Extract<Event<T, E>, { _tag: "Failed" }>
 ): Transition<T, E> => {
-  const flight = flightOf(state, event.flight)
-  if (flight === undefined || (state._tag !== "Fetching" && state._tag !== "BackingOff")) {
-    return [state, [{ _tag: "End" }]]
-  }
+  if (!runs(state, event.flight)) return [state, [{ _tag: "End" }]]
+  const flight = state.flight
   const now = event.now
   const entry = usable(state.entry, now) ? state.entry : undefined
   const decision = Retry.decide(
@@ -513,8 +511,7 @@ const onInterrupted = <T, E>(
   config: Config<T>,
   event: Extract<Event<T, E>, { _tag: "Interrupted" }>
 ): Transition<T, E> => {
-  const flight = flightOf(state, event.flight)
-  if (flight === undefined || (state._tag !== "Fetching" && state._tag !== "BackingOff")) return [state, []]
+  if (!runs(state, event.flight)) return [state, []]
   const signal = { _tag: "Signal", flight: event.flight, signal: { _tag: "Interrupted" } } as const
   const entry = usable(state.entry, event.now) ? state.entry : undefined
   // A flight that died is a failure: the next refresh ahead waits the transient backoff, as after one.
