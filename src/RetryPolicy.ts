@@ -126,17 +126,27 @@ const backoffSchema = (base: Backoff) =>
   })
 
 /**
+ * The schema that decodes `Options` into a `RetryPolicy`, the fields of `base` filling what is left out:
+ * `ZuoraClient` decodes its API calls' policy with its own defaults this way.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const schemaFrom = (base: RetryPolicy): Schema.Schema<RetryPolicy, Options> =>
+  Schema.Struct({
+    rateLimited: Schema.optionalWith(backoffSchema(base.rateLimited), { default: () => base.rateLimited }),
+    transient: Schema.optionalWith(backoffSchema(base.transient), { default: () => base.transient }),
+    budget: Schema.optionalWith(options_.DurationInput, { default: () => base.budget }),
+    maxRateLimitDelay: Schema.optionalWith(options_.DurationInput, { default: () => base.maxRateLimitDelay })
+  }) as Schema.Schema<RetryPolicy, Options>
+
+/**
  * The schema that decodes `Options` into a `RetryPolicy`, the defaults filling what is left out.
  *
  * @since 0.1.0
  * @category Schemas
  */
-export const OptionsSchema: Schema.Schema<RetryPolicy, Options> = Schema.Struct({
-  rateLimited: Schema.optionalWith(backoffSchema(defaults.rateLimited), { default: () => defaults.rateLimited }),
-  transient: Schema.optionalWith(backoffSchema(defaults.transient), { default: () => defaults.transient }),
-  budget: Schema.optionalWith(options_.DurationInput, { default: () => defaults.budget }),
-  maxRateLimitDelay: Schema.optionalWith(options_.DurationInput, { default: () => defaults.maxRateLimitDelay })
-}) as Schema.Schema<RetryPolicy, Options>
+export const OptionsSchema: Schema.Schema<RetryPolicy, Options> = schemaFrom(defaults)
 
 /**
  * A policy from the defaults with the given fields replaced, decoded: a bad duration or count is an

@@ -40,7 +40,8 @@ const oauthDetail = (self: { readonly error?: string | undefined; readonly descr
     : `: ${self.error}${self.description === undefined ? "" : ` (${self.description})`}`
 
 /**
- * Zuora answered `429 Too Many Requests`: the token endpoint is rate limited by IP address.
+ * Zuora answered `429 Too Many Requests`: the token endpoint (rate limited by IP address), or an API call
+ * (rate limited by tenant) through `ZuoraClient`'s typed helpers; `side` says which.
  *
  * `retryAfter` is the delay the server asked for (from `Retry-After` in seconds or HTTP-date form, or
  * from `RateLimit-Reset`), absent when it asked for none. When a `TokenService` reports this error
@@ -62,7 +63,16 @@ export class RateLimited extends Schema.TaggedError<RateLimited>("effect-zuora-o
     /** `RateLimit-Remaining` or `X-RateLimit-Remaining-minute`. */
     remaining: Schema.optional(Schema.Number),
     /** `RateLimit-Reset`: seconds until the window resets (an epoch timestamp is converted). */
-    reset: Schema.optional(Schema.Number)
+    reset: Schema.optional(Schema.Number),
+    /**
+     * Which side answered 429: `token` (the token endpoint, by IP address) or `api` (an API call, by
+     * tenant), so that one handler can tell them apart. Default `token`.
+     */
+    side: Schema.optionalWith(Schema.Literal("token", "api"), { default: () => "token" as const }),
+    /** For an API call: its method. */
+    method: Schema.optional(Schema.String),
+    /** For an API call: its path (no query string). */
+    path: Schema.optional(Schema.String)
   }
 ) {
   /**
@@ -70,7 +80,12 @@ export class RateLimited extends Schema.TaggedError<RateLimited>("effect-zuora-o
    */
   override get message(): string {
     const wait = this.retryAfter === undefined ? "" : `; retry after ${Duration.format(this.retryAfter)}`
-    return `Zuora rate limited the token request (429)${wait}${suffix(this)}`
+    const what = this.side === "api"
+      ? `the API call${this.method === undefined ? "" : ` ${this.method}`}${
+        this.path === undefined ? "" : ` ${this.path}`
+      }`
+      : "the token request"
+    return `Zuora rate limited ${what} (429)${wait}${suffix(this)}`
   }
 }
 

@@ -206,22 +206,11 @@ const safeText = (value: string | undefined, secrets: ReadonlyArray<string>, max
   headers.redactSecrets(headers.sanitize(headers.redactSecrets(value, secrets), max), secrets)
 
 const rateLimited = (response: HttpClientResponse.HttpClientResponse, meta: Meta, localNow: number): RateLimited => {
-  const h = response.headers
-  // An HTTP-date (or an epoch reset) is the server's clock: measured against the response's own Date
-  // header when there is one, so a skewed local clock neither shortens nor stretches the delay.
-  const now = headers.serverNow(h["date"]) ?? localNow
-  const retryAfter = headers.parseRetryAfter(h["retry-after"], now) ??
-    headers.parseRateLimitReset(h["ratelimit-reset"], now)
-  const limit = headers.parseLeadingNumber(h["ratelimit-limit"] ?? h["x-ratelimit-limit-minute"])
-  const remaining = headers.parseLeadingNumber(h["ratelimit-remaining"] ?? h["x-ratelimit-remaining-minute"])
-  const resetMillis = headers.parseRateLimitReset(h["ratelimit-reset"], now)
-  const reset = resetMillis === undefined ? undefined : Math.ceil(resetMillis / 1000)
+  const { retryAfterMillis, ...fields } = headers.rateLimitFields(response.headers, localNow)
   return new RateLimited({
     ...ids(meta),
-    ...(retryAfter === undefined ? {} : { retryAfter: Duration.millis(retryAfter) }),
-    ...(limit === undefined ? {} : { limit }),
-    ...(remaining === undefined ? {} : { remaining }),
-    ...(reset === undefined ? {} : { reset })
+    ...fields,
+    ...(retryAfterMillis === undefined ? {} : { retryAfter: Duration.millis(retryAfterMillis) })
   })
 }
 

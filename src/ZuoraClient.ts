@@ -26,6 +26,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -38,11 +39,19 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Schema from "effect/Schema"
 import type { AccessToken } from "./AccessToken.js"
+import * as apiError from "./internal/apiError.js"
 import * as body from "./internal/body.js"
 import * as headers from "./internal/headers.js"
+import * as options_ from "./internal/options.js"
+import { toLimits } from "./internal/tokenCache/policy.js"
+import * as Retry from "./internal/tokenCache/retry.js"
 import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
+import * as RetryPolicy from "./RetryPolicy.js"
 import { InvalidConfiguration, type TokenError } from "./TokenError.js"
 import * as TokenService from "./TokenService.js"
 import * as TrackId from "./TrackId.js"
@@ -79,7 +88,8 @@ export class ZuoraUnauthorized extends Schema.TaggedError<ZuoraUnauthorized>("ef
 }
 
 /**
- * A Zuora API call took longer than its timeout.
+ * A Zuora API call took longer than its bounds: one attempt got no answer within `timeout`, or the
+ * whole call (token wait, attempts, retries) did not complete within `deadline`.
  *
  * @since 0.1.0
  * @category Errors
@@ -89,14 +99,23 @@ export class ZuoraTimeout extends Schema.TaggedError<ZuoraTimeout>("effect-zuora
   {
     method: Schema.String,
     path: Schema.String,
-    timeout: Schema.DurationFromMillis
+    timeout: Schema.DurationFromMillis,
+    /**
+     * Which bound was passed: `timeout` (one attempt got no answer) or `deadline` (the whole call, token
+     * wait and retries included, did not end). Default `timeout`.
+     */
+    limit: Schema.optionalWith(Schema.Literal("timeout", "deadline"), { default: () => "timeout" as const })
   }
 ) {
   /**
    * @since 0.1.0
    */
   override get message(): string {
-    return `Zuora API call ${this.method} ${this.path} got no answer within ${Duration.format(this.timeout)}`
+    return this.limit === "deadline"
+      ? `Zuora API call ${this.method} ${this.path} did not complete within its deadline of ${
+        Duration.format(this.timeout)
+      }`
+      : `Zuora API call ${this.method} ${this.path} got no answer within ${Duration.format(this.timeout)}`
   }
 }
 
@@ -153,23 +172,38 @@ export type Service = HttpClient.HttpClient.With<ZuoraClientError>
 export class ZuoraClient extends Context.Tag("effect-zuora-oauth/ZuoraClient")<ZuoraClient, Service>() {}
 
 /**
- * How API calls are retried.
+ * The retry policy of API calls when none is given: `RetryPolicy`'s vocabulary with the defaults of an
+ * API call, whose caller is waiting.
+ *
+ * - `rateLimited`: a 429 without a usable delay backs off from 1 s to 15 s, at most 2 times; a 429 with
+ *   a delay is waited out exactly, while the budget allows, unless the delay is longer than
+ *   `maxRateLimitDelay` (30 s): then it is not waited, and the 429 is the answer (`RateLimited` with
+ *   its `retryAfter`, in the typed helpers), for the caller to decide.
+ * - `transient` (network failures, timeouts, 5xx, a write's 409): 2 retries, 250 ms to 5 s, full jitter.
+ * - `budget`: no retry starts whose wait would end more than 60 s after the call began.
  *
  * @since 0.1.0
- * @category Models
+ * @category Constants
  */
-export interface RetryOptions {
-  /** Retries after the first attempt, for 429s and for transient failures. Default 2. */
-  readonly maxRetries?: number | undefined
-  /** The backoff base for 5xx and network failures (full jitter). Default 250 ms. */
-  readonly baseDelay?: Duration.DurationInput | undefined
-  /** The backoff ceiling. Default 5 s. */
-  readonly maxDelay?: Duration.DurationInput | undefined
-  /** The longest `Retry-After` honoured; a longer one returns the 429 to the caller. Default 30 s. */
-  readonly maxRetryAfter?: Duration.DurationInput | undefined
+export const defaultRetryPolicy: RetryPolicy.RetryPolicy = {
+  rateLimited: { maxRetries: 2, baseDelay: Duration.seconds(1), maxDelay: Duration.seconds(15) },
+  transient: { maxRetries: 2, baseDelay: Duration.millis(250), maxDelay: Duration.seconds(5) },
+  budget: Duration.seconds(60),
+  maxRateLimitDelay: Duration.seconds(30)
 }
 
 /**
+ * The default deadline of one API call: 2 minutes, for the token wait, every attempt and retry, and
+ * reading the body.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaultDeadline: Duration.Duration = Duration.minutes(2)
+
+/**
+ * The options of the API calls (the token request has its own, on the `TokenService`).
+ *
  * @since 0.1.0
  * @category Models
  */
@@ -184,11 +218,19 @@ export interface Options {
   readonly orgIds?: ReadonlyArray<string> | undefined
   /** A `Zuora-Track-Id` for every call (a request header or `withTrackId` overrides it). */
   readonly trackId?: string | undefined
-  /** The time one API call may take until its response headers. Default 30 s. */
+  /** The time one attempt may take until its response headers. Default 30 s. */
   readonly timeout?: Duration.DurationInput | undefined
   /**
+   * The time one call may take in all: the wait for a token, every attempt and retry, and reading the
+   * body (a body read still running then fails). Default 2 minutes (`defaultDeadline`). Past it,
+   * `ZuoraTimeout` with `limit: "deadline"`. `false` for none: a file download that may take longer
+   * (give it `bodyTimeout: false` too); each attempt is still bounded by `timeout`.
+   */
+  readonly deadline?: Duration.DurationInput | false | undefined
+  /**
    * The time reading a response body may take, from the first read: any body reader of the response
-   * fails with a `ResponseError` past it. Default: `timeout`; `false` for none (long downloads).
+   * fails with a `ResponseError` past it (or past the deadline, if that comes first). Default:
+   * `timeout`; `false` for none (long downloads).
    */
   readonly bodyTimeout?: Duration.DurationInput | false | undefined
   /**
@@ -196,8 +238,17 @@ export interface Options {
    * `ResponseError` past it. Default 16 MiB (`defaultMaxBodyBytes`); `false` for no cap (file downloads).
    */
   readonly maxBodyBytes?: number | false | undefined
-  /** Retries of 429s and transient failures; `false` for none. */
-  readonly retry?: RetryOptions | false | undefined
+  /**
+   * How API calls are retried, in `RetryPolicy`'s vocabulary (plain options or a policy); what is left
+   * out comes from `defaultRetryPolicy`. `false` for no retry at all.
+   */
+  readonly retryPolicy?: RetryPolicy.Options | false | undefined
+  /**
+   * Give every `POST` and `PATCH` to Zuora without an `Idempotency-Key` a generated one (the same for
+   * every retry of the call), so that a write that may not have reached Zuora is retried safely.
+   * Default true; `false` sends writes as built, and never retries one without a key of its own.
+   */
+  readonly idempotencyKeys?: boolean | undefined
   /** At most one forced token refresh (after a 401) per this interval. Default 30 s. */
   readonly unauthorizedInterval?: Duration.DurationInput | undefined
   /** Your own policies, applied to the authenticated client. */
@@ -245,18 +296,53 @@ export const defaultMaxBodyBytes = 16_777_216
 
 const zuoraVersion = /^(?:\d{4}-\d{2}-\d{2}|\d{1,4}(?:\.\d{1,4})?)$/
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
+const keyedMethods = new Set(["POST", "PATCH"])
+
+/**
+ * The internal header `ZuoraClient.pages` sets on a next-page request: the absolute URL to send it to,
+ * whatever the app's request mappers made of the request's URL. Removed before the request is sent.
+ */
+const pageUrlHeader = "x-effect-zuora-oauth-page-url"
+
+const Positive = options_.DurationInput.pipe(
+  Schema.filter((d) => Duration.toMillis(d) > 0, { message: () => "must be positive" })
+)
+
+/**
+ * The schema the numeric options are decoded with at build: a bad duration, count or size is an
+ * `InvalidConfiguration` naming the option, never a `NaN`, a hang or a throw.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const OptionsSchema = Schema.Struct({
+  timeout: Schema.optionalWith(Positive, { default: () => Duration.seconds(30) }),
+  deadline: Schema.optionalWith(Schema.Union(Schema.Literal(false), Positive), { default: () => defaultDeadline }),
+  bodyTimeout: Schema.optional(Schema.Union(Schema.Literal(false), Positive)),
+  maxBodyBytes: Schema.optionalWith(
+    Schema.Union(
+      Schema.Literal(false),
+      Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n) && n >= 1024, {
+        message: () => "must be a whole number of bytes >= 1024, or false"
+      }))
+    ),
+    { default: () => defaultMaxBodyBytes }
+  ),
+  retryPolicy: Schema.optionalWith(Schema.Union(Schema.Literal(false), RetryPolicy.schemaFrom(defaultRetryPolicy)), {
+    default: () => defaultRetryPolicy
+  }),
+  idempotencyKeys: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  unauthorizedInterval: Schema.optionalWith(options_.DurationInput, { default: () => Duration.seconds(30) })
+})
 
 interface Prepared {
   readonly environment: ZuoraEnvironment.ZuoraEnvironment
   readonly headers: Record<string, string>
   readonly trackId: TrackId.TrackId | undefined
   readonly timeout: Duration.Duration
-  readonly retry: {
-    readonly maxRetries: number
-    readonly baseMillis: number
-    readonly maxMillis: number
-    readonly maxRetryAfterMillis: number
-  }
+  readonly deadline: Duration.Duration | undefined
+  readonly retry: Retry.RetryLimits
+  readonly idempotencyKeys: boolean
   readonly unauthorizedIntervalMillis: number
   readonly body: body.Limits
 }
@@ -288,7 +374,7 @@ const prepare = (
   environment = { ...environment, baseUrl: checked.right.baseUrl, origin: checked.right.origin }
   const out: Record<string, string> = {}
   if (options.zuoraVersion !== undefined) {
-    if (!zuoraVersion.test(options.zuoraVersion)) {
+    if (typeof options.zuoraVersion !== "string" || !zuoraVersion.test(options.zuoraVersion)) {
       return fail("zuoraVersion", "must be a date (YYYY-MM-DD) or a numeric version such as 211.0")
     }
     out["zuora-version"] = options.zuoraVersion
@@ -302,51 +388,22 @@ const prepare = (
     if (Either.isLeft(checked)) return Either.left(checked.left)
     trackId = checked.right
   }
-  const duration = (input: Duration.DurationInput | undefined, fallback: string, setting: string) => {
-    const decoded = Duration.decodeUnknown(input ?? fallback)
-    return Option.isSome(decoded) && Duration.isFinite(decoded.value) && Duration.toMillis(decoded.value) >= 0
-      ? Either.right(decoded.value)
-      : fail(setting, "must be a finite, non-negative duration")
-  }
-  const timeout = duration(options.timeout, "30 seconds", "timeout")
-  if (Either.isLeft(timeout)) return Either.left(timeout.left)
-  if (Duration.toMillis(timeout.right) === 0) return fail("timeout", "must be positive")
-  const retryOptions = options.retry === false ? { maxRetries: 0 } : options.retry ?? {}
-  const base = duration(retryOptions.baseDelay, "250 millis", "retry.baseDelay")
-  const max = duration(retryOptions.maxDelay, "5 seconds", "retry.maxDelay")
-  const maxRetryAfter = duration(retryOptions.maxRetryAfter, "30 seconds", "retry.maxRetryAfter")
-  const interval = duration(options.unauthorizedInterval, "30 seconds", "unauthorizedInterval")
-  for (const d of [base, max, maxRetryAfter, interval]) if (Either.isLeft(d)) return Either.left(d.left)
-  const bodyTimeout = options.bodyTimeout === false
-    ? Either.right(undefined)
-    : options.bodyTimeout === undefined
-    ? Either.right(timeout.right)
-    : duration(options.bodyTimeout, "0 millis", "bodyTimeout")
-  if (Either.isLeft(bodyTimeout)) return Either.left(bodyTimeout.left)
-  if (bodyTimeout.right !== undefined && Duration.toMillis(bodyTimeout.right) === 0) {
-    return fail("bodyTimeout", "must be positive")
-  }
-  const maxBodyBytes = options.maxBodyBytes === false ? undefined : options.maxBodyBytes ?? defaultMaxBodyBytes
-  if (maxBodyBytes !== undefined && (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024)) {
-    return fail("maxBodyBytes", "must be an integer >= 1024, or false")
-  }
-  const maxRetries = retryOptions.maxRetries ?? 2
-  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) {
-    return fail("retry.maxRetries", "must be an integer from 0 to 10")
-  }
+  const { environment: _e, entityIds: _i, orgIds: _o, trackId: _t, transformClient: _f, zuoraVersion: _v, ...rest } =
+    options
+  const decoded = options_.decode(OptionsSchema, rest)
+  if (Either.isLeft(decoded)) return Either.left(decoded.left)
+  const o = decoded.right
+  const bodyTimeout = o.bodyTimeout === false ? undefined : o.bodyTimeout ?? o.timeout
   return Either.right({
     environment,
     headers: out,
     trackId,
-    timeout: timeout.right,
-    retry: {
-      maxRetries,
-      baseMillis: Duration.toMillis(Either.getOrThrow(base)),
-      maxMillis: Duration.toMillis(Either.getOrThrow(max)),
-      maxRetryAfterMillis: Duration.toMillis(Either.getOrThrow(maxRetryAfter))
-    },
-    unauthorizedIntervalMillis: Duration.toMillis(Either.getOrThrow(interval)),
-    body: { maxBytes: maxBodyBytes, timeout: bodyTimeout.right }
+    timeout: o.timeout,
+    deadline: o.deadline === false ? undefined : o.deadline,
+    retry: toLimits(o.retryPolicy === false ? RetryPolicy.none : o.retryPolicy),
+    idempotencyKeys: o.idempotencyKeys,
+    unauthorizedIntervalMillis: Duration.toMillis(o.unauthorizedInterval),
+    body: { maxBytes: o.maxBodyBytes === false ? undefined : o.maxBodyBytes, timeout: bodyTimeout }
   })
 }
 
@@ -379,6 +436,63 @@ const originOf = (url: string): string | undefined => {
 }
 
 /**
+ * The bearer token each handed-out response was answered to: the typed helpers scrub it from any text
+ * of the answer they put in an error.
+ */
+const sentTokens = globalValue(
+  "effect-zuora-oauth/ZuoraClient/sentTokens",
+  () => new WeakMap<HttpClientResponse.HttpClientResponse, Redacted.Redacted>()
+)
+
+const monotonicMillis = Effect.map(Clock.currentTimeNanos, (nanos) => Number(nanos) / 1_000_000)
+
+/** One attempt's outcome that the retry schedule decides about: retried, or handed back as it is. */
+class Retryable {
+  constructor(
+    readonly kind: Retry.Kind,
+    /** The delay the server asked for, in milliseconds. */
+    readonly serverDelay: number | undefined,
+    readonly outcome: Either.Either<HttpClientResponse.HttpClientResponse, ZuoraClientError>,
+    /** Aborts the response's request: run when the schedule decides to retry. */
+    readonly release: Effect.Effect<void>
+  ) {}
+}
+
+const isRetryable = (u: unknown): u is Retryable => u instanceof Retryable
+
+/**
+ * The API retry as a `Schedule` over one call's retryable outcomes: `RetryPolicy`'s decision, with
+ * the budget counted from `startedAt` on the monotonic clock. A server delay longer than
+ * `maxRateLimitDelay`, or a wait that would end past the deadline, is not started: the last answer is
+ * the result. A response is released (its request aborted) when the schedule retries past it.
+ */
+const retrySchedule = (
+  limits: Retry.RetryLimits,
+  startedAt: number,
+  deadlineAt: number
+): Schedule.Schedule<number, ZuoraClientError | Retryable> =>
+  Schedule.makeWithState<Retry.Counters, ZuoraClientError | Retryable, number>(
+    Retry.noRetries,
+    (now, input, state) =>
+      Effect.flatMap(monotonicMillis, (monotonic) =>
+        Effect.flatMap(Random.next, (random) => {
+          const stop = Effect.succeed([state, 0, ScheduleDecision.done] as const)
+          if (!isRetryable(input)) return stop
+          if (input.serverDelay !== undefined && input.serverDelay > limits.maxRateLimitDelayMillis) return stop
+          const decision = Retry.decide(limits, input.kind, input.serverDelay, state, monotonic - startedAt, random)
+          if (decision === undefined || monotonic + decision.delay >= deadlineAt) return stop
+          return Effect.as(
+            input.release,
+            [
+              decision.counters,
+              decision.delay,
+              ScheduleDecision.continueWith(ScheduleInterval.after(now + decision.delay))
+            ] as const
+          )
+        }))
+  )
+
+/**
  * Builds the authenticated client from a `TokenService` (for users with several of them).
  *
  * @since 0.1.0
@@ -405,14 +519,23 @@ export const make = (
     const guard = { refused: undefined as AccessToken | undefined, forcedAt: -Infinity }
 
     // Relative URLs are resolved against the base URL when the request is sent, after the user's own
-    // request mappers: a mapper such as `HttpClientRequest.prependUrl("/v1")` sees the relative path.
-    const resolve = (request: HttpClientRequest.HttpClientRequest) =>
-      isAbsolute(request.url)
+    // request mappers: a mapper such as `HttpClientRequest.prependUrl("/v1")` sees the relative path. A
+    // next page goes to the URL Zuora gave, whatever the mappers made of it.
+    const resolve = (request: HttpClientRequest.HttpClientRequest) => {
+      const pageUrl = request.headers[pageUrlHeader]
+      if (pageUrl !== undefined) {
+        return HttpClientRequest.setUrl(
+          HttpClientRequest.setHeaders(request, Headers.remove(request.headers, pageUrlHeader)),
+          pageUrl
+        )
+      }
+      return isAbsolute(request.url)
         ? request
         : HttpClientRequest.setUrl(
           request,
           `${environment.baseUrl}${request.url.startsWith("/") ? "" : "/"}${request.url}`
         )
+    }
 
     const withZuoraHeaders = (request: HttpClientRequest.HttpClientRequest) =>
       Effect.flatMap(FiberRef.get(currentTrackId), (fiberTrackId) => {
@@ -425,6 +548,12 @@ export const make = (
         let out = HttpClientRequest.setHeaders(request, prepared.headers)
         if (out.headers["accept"] === undefined) out = HttpClientRequest.acceptJson(out)
         if (trackId !== undefined) out = HttpClientRequest.setHeader(out, "zuora-track-id", trackId)
+        // A write gets its key here, once: every retry of the call carries the same one.
+        if (
+          prepared.idempotencyKeys && keyedMethods.has(out.method) && out.headers["idempotency-key"] === undefined
+        ) {
+          out = HttpClientRequest.setHeader(out, "idempotency-key", globalThis.crypto.randomUUID())
+        }
         return Effect.succeed(out)
       })
 
@@ -439,12 +568,17 @@ export const make = (
 
     const handOut = (
       response: HttpClientResponse.HttpClientResponse,
-      tokenSent: boolean,
+      token: AccessToken | undefined,
+      limits: body.Limits,
       release?: Effect.Effect<void>
-    ) => body.guardResponse(response, shown(response.request, tokenSent), prepared.body, release)
+    ) => {
+      const out = body.guardResponse(response, shown(response.request, token !== undefined), limits, release)
+      if (token !== undefined) sentTokens.set(out, token.token)
+      return out
+    }
 
-    const scrubError = (error: ZuoraClientError, tokenSent: boolean): ZuoraClientError => {
-      if (!tokenSent) return error
+    const scrubError = (error: ZuoraClientError, token: AccessToken | undefined): ZuoraClientError => {
+      if (token === undefined) return error
       if (error._tag === "RequestError") {
         return new HttpClientError.RequestError({
           request: shown(error.request, true),
@@ -454,7 +588,7 @@ export const make = (
         })
       }
       if (error._tag === "ResponseError") {
-        const response = handOut(error.response, true)
+        const response = handOut(error.response, token, prepared.body)
         return new HttpClientError.ResponseError({
           request: response.request,
           response,
@@ -479,12 +613,6 @@ export const make = (
         body.releasable
       )
 
-    const jitter = (attempt: number) =>
-      Effect.map(
-        Random.next,
-        (r) => Math.floor(r * Math.min(prepared.retry.maxMillis, prepared.retry.baseMillis * 2 ** attempt))
-      )
-
     const unauthorized = (
       request: HttpClientRequest.HttpClientRequest,
       response: HttpClientResponse.HttpClientResponse,
@@ -503,101 +631,133 @@ export const make = (
       })
     }
 
+    // Whether a write's 5xx came from Zuora itself (its JSON body): then Zuora stored the result under
+    // the key, and a retry gets the same answer. Only a gateway's answer (no Zuora body) is retried.
+    const answeredByZuora = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.map(Effect.option(response.text), (text) => {
+        if (Option.isNone(text)) return false
+        const parsed = body.parseJson(text.value)
+        return parsed.ok && apiError.isZuoraBody(parsed.value)
+      })
+
     const send = (
       given: HttpClientRequest.HttpClientRequest
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ZuoraClientError> =>
       Effect.gen(function*() {
+        const startedAt = yield* monotonicMillis
+        const deadlineAt = prepared.deadline === undefined ? Infinity : startedAt + Duration.toMillis(prepared.deadline)
+        const limits: body.Limits = deadlineAt === Infinity ? prepared.body : { ...prepared.body, deadlineAt }
         const request = resolve(given)
         const zuora = originOf(request.url) === environment.origin
-        const replayable = request.body._tag !== "Stream"
-        const retryTransient = replayable &&
-          (idempotentMethods.has(request.method) || request.headers["idempotency-key"] !== undefined)
-        // A foreign origin gets the request as the caller built it: no token, no Zuora headers.
-        const prepared_ = zuora ? yield* withZuoraHeaders(request) : request
-        let retries = 0
+        // A foreign origin gets the request as the caller built it: no token, no Zuora headers, no key.
+        const ready = zuora ? yield* withZuoraHeaders(request) : request
+        const replayable = ready.body._tag !== "Stream"
+        const keyed = keyedMethods.has(ready.method) && ready.headers["idempotency-key"] !== undefined
+        // Sent again after a failure only when that is safe: the method is idempotent, or Zuora dedupes
+        // the write by its key.
+        const retrySafe = replayable && (idempotentMethods.has(ready.method) || keyed)
         let refreshed = false
         let staleRetried = false
-        while (true) {
-          const token = zuora ? yield* tokens.get : undefined
-          const outgoing = token === undefined ? prepared_ : authorize(prepared_, token)
-          const result = yield* Effect.either(sendOnce(outgoing))
-          if (Either.isLeft(result)) {
-            const error = scrubError(result.left, token !== undefined)
-            const transient = error._tag === "ZuoraTimeout" ||
-              (error._tag === "RequestError" && error.reason === "Transport")
-            if (transient && retryTransient && retries < prepared.retry.maxRetries) {
-              yield* Effect.sleep(Duration.millis(yield* jitter(retries)))
-              retries++
-              continue
-            }
-            return yield* Effect.fail(error)
-          }
-          // A response not handed back is released unread: its body is not pulled, its connection closed.
-          const { release } = result.right
-          const response = handOut(result.right.response, token !== undefined, release)
-          if (response.status === 401 && token !== undefined) {
-            const now = Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
-            if (guard.refused !== undefined && Equal.equals(guard.refused.token, token.token)) {
-              // Another call already forced a refresh for this token: the new one is tried, once. A
-              // streamed body cannot be sent again: its 401 is the answer.
-              if (!replayable) return response
-              yield* release
-              if (!refreshed) {
+
+        const retryable = (
+          kind: Retry.Kind,
+          serverDelay: number | undefined,
+          outcome: Either.Either<HttpClientResponse.HttpClientResponse, ZuoraClientError>,
+          release: Effect.Effect<void> = Effect.void
+        ) => Effect.fail(new Retryable(kind, serverDelay, outcome, release))
+
+        // One attempt: a token, the request, and the 401 recovery (a resend with another token, not a
+        // retry). What may be retried fails with a `Retryable` for the schedule to decide about.
+        const attempt: Effect.Effect<HttpClientResponse.HttpClientResponse, ZuoraClientError | Retryable> = Effect.gen(
+          function*() {
+            while (true) {
+              const token = zuora ? yield* tokens.get : undefined
+              const outgoing = token === undefined ? ready : authorize(ready, token)
+              const result = yield* Effect.either(sendOnce(outgoing))
+              if (Either.isLeft(result)) {
+                const error = scrubError(result.left, token)
+                const transient = error._tag === "ZuoraTimeout" ||
+                  (error._tag === "RequestError" && error.reason === "Transport")
+                return yield* transient && retrySafe ? retryable("Transient", undefined, Either.left(error)) : error
+              }
+              // A response not handed back is released unread: its body is not pulled, its connection closed.
+              const { release } = result.right
+              const response = handOut(result.right.response, token, limits, release)
+              if (response.status === 401 && token !== undefined) {
+                const now = Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
+                if (guard.refused !== undefined && Equal.equals(guard.refused.token, token.token)) {
+                  // Another call already forced a refresh for this token: the new one is tried, once. A
+                  // streamed body cannot be sent again: its 401 is the answer.
+                  if (!replayable) return response
+                  yield* release
+                  if (!refreshed) {
+                    refreshed = true
+                    continue
+                  }
+                  return yield* unauthorized(outgoing, response, "the token was refused and a fresh one too")
+                }
+                // A stale token (already replaced by a refresh ahead or another call's refresh): the current
+                // one is tried, once, without using up the forced refresh.
+                const current = yield* tokens.peek
+                if (!staleRetried && Option.isSome(current) && !Equal.equals(current.value.token, token.token)) {
+                  if (!replayable) return response
+                  yield* release
+                  staleRetried = true
+                  continue
+                }
+                if (refreshed || now - guard.forcedAt < prepared.unauthorizedIntervalMillis) {
+                  yield* release
+                  return yield* unauthorized(
+                    outgoing,
+                    response,
+                    refreshed
+                      ? "a fresh token was refused too"
+                      : "tokens keep being refused; no new token requested yet"
+                  )
+                }
+                guard.refused = token
+                guard.forcedAt = now
+                yield* tokens.invalidate(token)
+                if (!replayable) return response
+                yield* release
                 refreshed = true
                 continue
               }
-              return yield* unauthorized(outgoing, response, "the token was refused and a fresh one too")
+              if (response.status === 429 && replayable) {
+                // Zuora sends Retry-After, or the RateLimit-* fields instead: read whichever comes.
+                const { retryAfterMillis } = headers.rateLimitFields(response.headers, clock.unsafeCurrentTimeMillis())
+                return yield* retryable("RateLimited", retryAfterMillis, Either.right(response), release)
+              }
+              if (response.status >= 500 && response.status <= 599 && retrySafe) {
+                // A write is retried only past a gateway's answer: Zuora's own is stored under the key.
+                const gateway = keyed && !idempotentMethods.has(ready.method)
+                  ? [502, 503, 504].includes(response.status) && !(yield* answeredByZuora(response))
+                  : true
+                if (gateway) return yield* retryable("Transient", undefined, Either.right(response), release)
+              }
+              // 409: a request with the same key is still in flight at Zuora; its answer is waited for.
+              if (response.status === 409 && keyed && replayable) {
+                return yield* retryable("Transient", undefined, Either.right(response), release)
+              }
+              return response
             }
-            // A stale token (already replaced by a refresh ahead or another call's refresh): the current
-            // one is tried, once, without using up the forced refresh.
-            const current = yield* tokens.peek
-            if (!staleRetried && Option.isSome(current) && !Equal.equals(current.value.token, token.token)) {
-              if (!replayable) return response
-              yield* release
-              staleRetried = true
-              continue
-            }
-            if (refreshed || now - guard.forcedAt < prepared.unauthorizedIntervalMillis) {
-              yield* release
-              return yield* unauthorized(
-                outgoing,
-                response,
-                refreshed ? "a fresh token was refused too" : "tokens keep being refused; no new token requested yet"
-              )
-            }
-            guard.refused = token
-            guard.forcedAt = now
-            yield* tokens.invalidate(token)
-            if (!replayable) return response
-            yield* release
-            refreshed = true
-            continue
           }
-          if (response.status === 429 && replayable && retries < prepared.retry.maxRetries) {
-            // Zuora sends Retry-After, or the RateLimit-* fields instead: read whichever comes.
-            // An HTTP-date is the server's clock: measured against its Date header when there is one.
-            const now = headers.serverNow(response.headers["date"]) ?? clock.unsafeCurrentTimeMillis()
-            const delay = headers.parseRetryAfter(response.headers["retry-after"], now) ??
-              headers.parseRateLimitReset(response.headers["ratelimit-reset"], now) ??
-              (yield* jitter(retries))
-            if (delay <= prepared.retry.maxRetryAfterMillis) {
-              yield* release
-              yield* Effect.sleep(Duration.millis(delay))
-              retries++
-              continue
-            }
-            return response
-          }
-          if (
-            response.status >= 500 && response.status <= 599 && retryTransient && retries < prepared.retry.maxRetries
-          ) {
-            yield* release
-            yield* Effect.sleep(Duration.millis(yield* jitter(retries)))
-            retries++
-            continue
-          }
-          return response
-        }
+        )
+        return yield* attempt.pipe(
+          Effect.retry({ schedule: retrySchedule(prepared.retry, startedAt, deadlineAt), while: isRetryable }),
+          Effect.catchIf(isRetryable, (last) =>
+            Either.match(last.outcome, {
+              onLeft: (error) => Effect.fail(error),
+              onRight: (response) => Effect.succeed(response)
+            }))
+        )
+      }).pipe((call) => {
+        const deadline = prepared.deadline
+        return deadline === undefined ? call : Effect.timeoutFail(call, {
+          duration: deadline,
+          onTimeout: () =>
+            new ZuoraTimeout({ method: given.method, path: pathOf(given.url), timeout: deadline, limit: "deadline" })
+        })
       })
 
     const client: Service = HttpClient.makeWith(

@@ -149,7 +149,7 @@ const zuoraClient = (baseUrl: string, options: ZuoraClient.Options = {}) =>
     return yield* ZuoraClient.make(tokens, {
       zuoraVersion: "2025-08-12",
       maxBodyBytes: 65_536,
-      retry: { baseDelay: "10 millis", maxDelay: "20 millis" },
+      retryPolicy: { transient: { baseDelay: "10 millis", maxDelay: "20 millis" } },
       ...options
     }).pipe(Effect.provide(FetchHttpClient.layer))
   })

@@ -149,7 +149,7 @@ const zuoraWith = (client: HttpClient.HttpClient, options: ZuoraClient.Options =
     return yield* ZuoraClient.make(tokens, {
       zuoraVersion: "2025-08-12",
       environment: "https://rest.test.zuora.com",
-      retry: false,
+      retryPolicy: false,
       ...options
     }).pipe(Effect.provideService(HttpClient.HttpClient, client))
   })
@@ -313,10 +313,16 @@ describe("API client: the body read is bounded in time", () => {
       assert.isTrue(Option.isSome(done), "the reader ended at the bound")
       const error = yield* Fiber.join(reading)
       assert.include(error.message, "not read within 5s")
-      const unbounded = yield* zuoraWith(stalled, { bodyTimeout: false })
+      const deadlined = yield* zuoraWith(stalled, { bodyTimeout: false })
+      const cut = yield* Effect.fork(Effect.flip(Effect.flatMap(deadlined.get("/v1/slow"), (r) => r.text)))
+      yield* TestClock.adjust("119999 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(cut)), "bodyTimeout: false: still reading before the deadline")
+      yield* TestClock.adjust("1 millis")
+      assert.include((yield* Fiber.join(cut)).message, "deadline", "the call's deadline still bounds the read")
+      const unbounded = yield* zuoraWith(stalled, { bodyTimeout: false, deadline: false })
       const forever = yield* Effect.fork(Effect.flatMap(unbounded.get("/v1/slow"), (r) => r.text))
       yield* TestClock.adjust("1 hour")
-      assert.isTrue(Option.isNone(yield* Fiber.poll(forever)), "bodyTimeout: false lifts the bound")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(forever)), "bodyTimeout and deadline false lift the bound")
       yield* Fiber.interrupt(forever)
     }))
 
@@ -328,7 +334,7 @@ describe("API client: the body read is bounded in time", () => {
         zuoraVersion: "2025-08-12",
         environment: baseUrl,
         bodyTimeout: "300 millis",
-        retry: false
+        retryPolicy: false
       })
         .pipe(Effect.provide(FetchHttpClient.layer))
       const started = Date.now()
@@ -349,7 +355,7 @@ describe("API client: a 429 without Retry-After honours RateLimit-Reset", () => 
       )
       const zuora = yield* ZuoraClient.make(tokens, {
         zuoraVersion: "2025-08-12",
-        retry: { baseDelay: "10 millis", maxDelay: "20 millis" }
+        retryPolicy: { transient: { baseDelay: "10 millis", maxDelay: "20 millis" } }
       }).pipe(
         Effect.provide(FetchHttpClient.layer)
       )
@@ -383,7 +389,7 @@ describe("the fetch client's RequestInit (a proxy dispatcher, a CA, mTLS) is kep
         .pipe(
           Effect.provide(Fetch)
         )
-      const zuora = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retry: false }).pipe(
+      const zuora = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retryPolicy: false }).pipe(
         Effect.provide(Fetch)
       )
       assert.strictEqual((yield* zuora.get("/v1/accounts/A1")).status, 200)

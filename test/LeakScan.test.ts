@@ -53,12 +53,16 @@ describe("leak scan: the secret and the tokens never appear in logs, traces or e
           const zuora = yield* ZuoraClient.make(tokens, {
             zuoraVersion: "2025-08-12",
             timeout: "500 millis",
-            retry: { maxRetries: 1, baseDelay: "10 millis", maxDelay: "20 millis", maxRetryAfter: "1 second" },
+            retryPolicy: {
+              transient: { maxRetries: 1, baseDelay: "10 millis", maxDelay: "20 millis" },
+              rateLimited: { maxRetries: 1, baseDelay: "10 millis", maxDelay: "20 millis" },
+              maxRateLimitDelay: "1 second"
+            },
             unauthorizedInterval: "10 millis"
           }).pipe(Effect.provide(FetchHttpClient.layer))
           const strict = yield* ZuoraClient.make(tokens, {
             zuoraVersion: "2025-08-12",
-            retry: false,
+            retryPolicy: false,
             timeout: "500 millis",
             transformClient: HttpClient.filterStatusOk
           }).pipe(Effect.provide(FetchHttpClient.layer))

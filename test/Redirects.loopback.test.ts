@@ -106,7 +106,7 @@ describe("redirects, through an app's redirect-following HttpClient (issue 13, c
             })
         )
       ).pipe(Layer.provide(FetchHttpClient.layer))
-      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retry: false }).pipe(
+      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retryPolicy: false }).pipe(
         Effect.provide(Retrying)
       )
       yield* zuora.scriptApi(Answer.Status({ status: 503 }))

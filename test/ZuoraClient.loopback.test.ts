@@ -34,7 +34,11 @@ const setup = (
     }).pipe(Effect.provide(FetchHttpClient.layer))
     const zuora = yield* ZuoraClient.make(tokens, {
       zuoraVersion: "2025-08-12",
-      retry: { baseDelay: "10 millis", maxDelay: "50 millis", maxRetryAfter: "5 seconds" },
+      retryPolicy: {
+        transient: { baseDelay: "10 millis", maxDelay: "50 millis" },
+        rateLimited: { baseDelay: "10 millis", maxDelay: "50 millis" },
+        maxRateLimitDelay: "5 seconds"
+      },
       ...clientOptions
     }).pipe(Effect.provide(FetchHttpClient.layer))
     return { simulator, tokens, zuora }
@@ -213,17 +217,20 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
       assert.isTrue(stats.apiTokens.every((t) => t !== "none"))
     }))
 
-  it.scopedLive("5xx is retried for GET and idempotency-keyed requests, never for a plain POST", () =>
+  it.scopedLive("5xx is retried for GET; a keyed write only past a gateway's answer; an unkeyed POST never", () =>
     Effect.gen(function*() {
-      const { simulator, zuora } = yield* setup()
+      const { simulator, zuora } = yield* setup({}, { idempotencyKeys: false })
       yield* simulator.scriptApi(Answer.Status({ status: 503 }), Answer.Status({ status: 502 }))
       assert.strictEqual((yield* zuora.get("/v1/accounts/A1")).status, 200)
-      yield* simulator.scriptApi(Answer.Status({ status: 503 }))
-      assert.strictEqual((yield* zuora.post("/v1/echo")).status, 503, "a POST is not replayed")
-      yield* simulator.scriptApi(Answer.Status({ status: 503 }))
+      yield* simulator.scriptApi(Answer.Status({ status: 503, contentType: "text/html", body: "<h1>503</h1>" }))
+      assert.strictEqual((yield* zuora.post("/v1/echo")).status, 503, "a POST without a key is not replayed")
+      yield* simulator.scriptApi(Answer.Status({ status: 503, contentType: "text/html", body: "<h1>503</h1>" }))
       const keyed = yield* zuora.post("/v1/echo", { headers: { "Idempotency-Key": "k-1" } })
-      assert.strictEqual(keyed.status, 200)
-      assert.deepStrictEqual((yield* simulator.stats).apiByStatus, { "503": 3, "502": 1, "200": 2 })
+      assert.strictEqual(keyed.status, 200, "a gateway's 503 did not reach Zuora: the keyed write is retried")
+      yield* simulator.scriptApi(Answer.Status({ status: 503 }))
+      const answered = yield* zuora.post("/v1/echo", { headers: { "Idempotency-Key": "k-2" } })
+      assert.strictEqual(answered.status, 503, "Zuora's own 503 (a JSON body) is stored under the key: not retried")
+      assert.deepStrictEqual((yield* simulator.stats).apiByStatus, { "503": 4, "502": 1, "200": 2 })
     }))
 
   it.scopedLive("a request whose body is a stream is not replayed after a 401", () =>
@@ -244,7 +251,7 @@ describe("ZuoraClient over loopback HTTP against the simulator", () => {
 
   it.scopedLive("a call slower than the timeout is ZuoraTimeout", () =>
     Effect.gen(function*() {
-      const { simulator, zuora } = yield* setup({}, { timeout: "300 millis", retry: false })
+      const { simulator, zuora } = yield* setup({}, { timeout: "300 millis", retryPolicy: false })
       yield* simulator.scriptApi(Answer.Hang())
       const result = yield* Effect.either(zuora.get("/v1/accounts/A1"))
       assert.isTrue(Either.isLeft(result) && result.left._tag === "ZuoraTimeout")

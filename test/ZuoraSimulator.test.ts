@@ -275,7 +275,7 @@ describe("payments and the Idempotency-Key", () => {
       )
       const zuora = yield* ZuoraClient.make(tokens, {
         zuoraVersion: "2025-08-12",
-        retry: { baseDelay: "10 millis", maxDelay: "20 millis" }
+        retryPolicy: { transient: { baseDelay: "10 millis", maxDelay: "20 millis" } }
       })
         .pipe(Effect.provide(FetchHttpClient.layer))
       yield* simulator.scriptApi(

@@ -19,6 +19,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -86,6 +87,11 @@ export const parseJson = (text: string): { readonly ok: true; readonly value: un
 export interface Limits {
   readonly maxBytes: number | undefined
   readonly timeout: Duration.Duration | undefined
+  /**
+   * The end of the call's deadline, in milliseconds of the monotonic clock (`Clock.currentTimeNanos`):
+   * a read still running then fails, whenever it began.
+   */
+  readonly deadlineAt?: number | undefined
 }
 
 const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
@@ -232,14 +238,26 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
           return size > maxBytes ? Effect.fail(tooLarge()) : Effect.succeed(chunk)
         })
       }
-      if (timeout !== undefined) {
-        stream = Stream.interruptWhen(
-          stream,
-          Effect.zipRight(
-            Effect.sleep(timeout),
-            Effect.fail(this.error("Decode", `the body was not read within ${Duration.format(timeout)}`))
+      const { deadlineAt } = this.limits
+      if (timeout !== undefined || deadlineAt !== undefined) {
+        const bounded = stream
+        stream = Stream.unwrap(Effect.map(Clock.currentTimeNanos, (nanos) => {
+          const left = deadlineAt === undefined ? Infinity : Math.max(0, deadlineAt - Number(nanos) / 1_000_000)
+          const own = timeout === undefined ? Infinity : Duration.toMillis(timeout)
+          const description = left < own
+            ? "the body was not read within the call's deadline"
+            : `the body was not read within ${Duration.format(own)}`
+          if (left === 0) {
+            return Stream.fromEffect(Effect.zipRight(this.release, Effect.fail(this.error("Decode", description))))
+          }
+          return Stream.interruptWhen(
+            bounded,
+            Effect.zipRight(
+              Effect.sleep(Duration.millis(Math.min(left, own))),
+              Effect.fail(this.error("Decode", description))
+            )
           )
-        )
+        }))
       }
       // Read whole, refused past the cap, timed out or interrupted: the request is done with.
       return Stream.ensuring(stream, this.release)

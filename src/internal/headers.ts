@@ -104,3 +104,31 @@ export const redactSecrets = (
   if (needles.length === 0) return value
   return value.replace(new RegExp(needles.map(escapeRegExp).join("|"), "gi"), "<redacted>")
 }
+
+/**
+ * What a 429's headers say, as `RateLimited`'s fields (the delay in milliseconds): the delay asked for (`Retry-After` in seconds or
+ * as an HTTP-date, or `RateLimit-Reset`) and the window's limit, remaining count and reset. An
+ * HTTP-date (or an epoch reset) is the server's clock: measured against the response's own `Date`
+ * header when there is one, so a skewed local clock neither shortens nor stretches the delay.
+ */
+export const rateLimitFields = (
+  h: Readonly<Record<string, string | undefined>>,
+  localNow: number
+): {
+  readonly retryAfterMillis?: number
+  readonly limit?: number
+  readonly remaining?: number
+  readonly reset?: number
+} => {
+  const now = serverNow(h["date"]) ?? localNow
+  const retryAfter = parseRetryAfter(h["retry-after"], now) ?? parseRateLimitReset(h["ratelimit-reset"], now)
+  const limit = parseLeadingNumber(h["ratelimit-limit"] ?? h["x-ratelimit-limit-minute"])
+  const remaining = parseLeadingNumber(h["ratelimit-remaining"] ?? h["x-ratelimit-remaining-minute"])
+  const resetMillis = parseRateLimitReset(h["ratelimit-reset"], now)
+  return {
+    ...(retryAfter === undefined ? {} : { retryAfterMillis: retryAfter }),
+    ...(limit === undefined ? {} : { limit }),
+    ...(remaining === undefined ? {} : { remaining }),
+    ...(resetMillis === undefined ? {} : { reset: Math.ceil(resetMillis / 1000) })
+  }
+}
