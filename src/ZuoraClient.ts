@@ -37,12 +37,14 @@ import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type { AccessToken } from "./AccessToken.js"
 import * as apiError from "./internal/apiError.js"
 import * as body from "./internal/body.js"
@@ -52,9 +54,10 @@ import { toLimits } from "./internal/tokenCache/policy.js"
 import * as Retry from "./internal/tokenCache/retry.js"
 import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
 import * as RetryPolicy from "./RetryPolicy.js"
-import { InvalidConfiguration, type TokenError } from "./TokenError.js"
+import { InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
 import * as TokenService from "./TokenService.js"
 import * as TrackId from "./TrackId.js"
+import * as ZuoraApiError from "./ZuoraApiError.js"
 import * as ZuoraEnvironment from "./ZuoraEnvironment.js"
 
 /**
@@ -766,6 +769,323 @@ export const make = (
     )
     return options.transformClient === undefined ? client : options.transformClient(client)
   })
+
+/**
+ * Everything a typed helper (`json`, `decode`, `pages`, `paginate`) can fail with: the client's errors,
+ * Zuora's failures as `ZuoraApiError`, and a body that does not match the schema as a `ParseError`. An
+ * API 429 is the `TokenError` `RateLimited` with `side: "api"`.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type ApiError = ZuoraClientError | ZuoraApiError.ZuoraApiError | ParseResult.ParseError
+
+const requestOf = (request: HttpClientRequest.HttpClientRequest | string): HttpClientRequest.HttpClientRequest =>
+  typeof request === "string" ? HttpClientRequest.get(request) : request
+
+/**
+ * Reads an answer as Zuora means it: the parsed JSON body of a success; a `RateLimited` (side `api`)
+ * for a 429; a `ZuoraApiError` for any other non-2xx status and for a 2xx whose body says
+ * `"success": false`. An empty 2xx body reads as `undefined`.
+ */
+const readAnswer = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<unknown, ZuoraClientError | ZuoraApiError.ZuoraApiError> =>
+  Effect.gen(function*() {
+    const request = response.request
+    const token = sentTokens.get(response)
+    const secrets = token === undefined ? [] : [Redacted.value(token)]
+    const sentTrackId = request.headers["zuora-track-id"]
+    const requestId = apiError.safeText(response.headers["zuora-request-id"], secrets, 128)
+    const trackId = apiError.safeText(response.headers["zuora-track-id"], secrets, 64) ?? sentTrackId
+    // Read whole (bounded by the cap and the time bounds): also for a 429, so its connection is done with.
+    const text = yield* response.text
+    if (response.status === 429) {
+      const { retryAfterMillis, ...fields } = headers.rateLimitFields(
+        response.headers,
+        yield* Clock.currentTimeMillis
+      )
+      return yield* new RateLimited({
+        ...fields,
+        ...(retryAfterMillis === undefined ? {} : { retryAfter: Duration.millis(retryAfterMillis) }),
+        status: 429,
+        side: "api",
+        method: request.method,
+        path: pathOf(request.url),
+        ...(requestId === undefined ? {} : { requestId }),
+        ...(trackId === undefined ? {} : { trackId })
+      })
+    }
+    const parsed = text.trim() === "" ? { ok: true as const, value: undefined } : body.parseJson(text)
+    const failure = (value: unknown) =>
+      apiError.fromAnswer({
+        status: response.status,
+        method: request.method,
+        path: pathOf(request.url),
+        body: value,
+        headers: response.headers,
+        sentTrackId,
+        idempotencyKey: request.headers["idempotency-key"],
+        secrets
+      })
+    if (response.status < 200 || response.status > 299) {
+      return yield* failure(parsed.ok ? parsed.value : undefined)
+    }
+    if (!parsed.ok) {
+      return yield* new HttpClientError.ResponseError({
+        request,
+        response,
+        reason: "Decode",
+        description: "the body of a successful answer is not JSON"
+      })
+    }
+    if (apiError.saysUnsuccessful(parsed.value)) return yield* failure(parsed.value)
+    return parsed.value
+  })
+
+/**
+ * Reads a response of the Zuora client as Zuora means it and decodes its body with `schema`: a 2xx
+ * whose body says `"success": false` and any non-2xx status fail with `ZuoraApiError`, a 429 with
+ * `RateLimited` (`side: "api"`), a body that does not match with `ParseError`.
+ *
+ * @since 0.1.0
+ * @category Helpers
+ */
+export const decode: {
+  <A, I, R>(
+    schema: Schema.Schema<A, I, R>
+  ): (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ApiError, R>
+  <A, I, R>(
+    response: HttpClientResponse.HttpClientResponse,
+    schema: Schema.Schema<A, I, R>
+  ): Effect.Effect<A, ApiError, R>
+} = dual(
+  2,
+  <A, I, R>(response: HttpClientResponse.HttpClientResponse, schema: Schema.Schema<A, I, R>) =>
+    Effect.flatMap(readAnswer(response), Schema.decodeUnknown(schema))
+)
+
+/**
+ * Sends a request (a path is a `GET`) through the `ZuoraClient` in context and decodes the answer with
+ * `schema`, typed as `decode` reads it. The raw client keeps returning responses; this is the typed
+ * way.
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Effect, Schema } from "effect"
+ * import { ZuoraClient } from "effect-zuora-oauth"
+ *
+ * const Account = Schema.Struct({ basicInfo: Schema.Struct({ name: Schema.String }) })
+ * const Payment = Schema.Struct({ id: Schema.String, status: Schema.String })
+ *
+ * const program = Effect.gen(function*() {
+ *   const account = yield* ZuoraClient.json("/v1/accounts/A00000001", Account)
+ *   const payment = yield* HttpClientRequest.post("/v1/payments").pipe(
+ *     HttpClientRequest.bodyUnsafeJson({ accountId: "A00000001", amount: 42.5 }),
+ *     ZuoraClient.json(Payment)
+ *   )
+ *   return [account.basicInfo.name, payment.id]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Helpers
+ */
+export const json: {
+  <A, I, R>(
+    schema: Schema.Schema<A, I, R>
+  ): (request: HttpClientRequest.HttpClientRequest | string) => Effect.Effect<A, ApiError, ZuoraClient | R>
+  <A, I, R>(
+    request: HttpClientRequest.HttpClientRequest | string,
+    schema: Schema.Schema<A, I, R>
+  ): Effect.Effect<A, ApiError, ZuoraClient | R>
+} = dual(
+  2,
+  <A, I, R>(request: HttpClientRequest.HttpClientRequest | string, schema: Schema.Schema<A, I, R>) =>
+    Effect.flatMap(
+      ZuoraClient,
+      (client): Effect.Effect<A, ApiError, R> => Effect.flatMap(client.execute(requestOf(request)), decode(schema))
+    )
+)
+
+/**
+ * How the next page of a list is found.
+ *
+ * - `NextPageUrl`: the older v1 lists, whose page has an absolute URL of the next page in `field`
+ *   (`nextPage`). It is followed only on the origin the page came from, through the same client (its
+ *   headers and policies), and sent to exactly that URL whatever the app's URL mappers would make of it.
+ * - `Cursor`: the newer lists, whose page has a cursor in `field` (`next_page`), sent back in the query
+ *   parameter `param` (`cursor`) of the same request.
+ *
+ * No next page (the field absent, `null` or empty) ends the list; a field of another type, a next page on
+ * another origin or the same page again fails with `ZuoraApiError`, never a silent cut or a loop.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type NextPage =
+  | { readonly _tag: "NextPageUrl"; readonly field: string }
+  | { readonly _tag: "Cursor"; readonly field: string; readonly param: string }
+
+/**
+ * Pages linked by an absolute next-page URL in `field` (default `nextPage`).
+ *
+ * @since 0.1.0
+ * @category Paging
+ */
+export const nextPageUrl = (field = "nextPage"): NextPage => ({ _tag: "NextPageUrl", field })
+
+/**
+ * Pages linked by a cursor in `field` (default `next_page`), sent back as the query parameter `param`
+ * (default `cursor`).
+ *
+ * @since 0.1.0
+ * @category Paging
+ */
+export const cursor = (options: { readonly field?: string; readonly param?: string } = {}): NextPage => ({
+  _tag: "Cursor",
+  field: options.field ?? "next_page",
+  param: options.param ?? "cursor"
+})
+
+const pagingError = (response: HttpClientResponse.HttpClientResponse, description: string) =>
+  new ZuoraApiError.ZuoraApiError({
+    status: response.status,
+    method: response.request.method,
+    path: pathOf(response.request.url),
+    reasons: [],
+    description
+  })
+
+/** The request for the page after `raw`, the answer to `sent`; `None` at the end of the list. */
+const nextRequest = (
+  first: HttpClientRequest.HttpClientRequest,
+  sent: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  raw: unknown,
+  next: NextPage
+): Either.Either<Option.Option<HttpClientRequest.HttpClientRequest>, ZuoraApiError.ZuoraApiError> => {
+  const value = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)[next.field] : undefined
+  if (value === undefined || value === null || value === "") return Either.right(Option.none())
+  if (typeof value !== "string") {
+    return Either.left(pagingError(response, `the page's ${next.field} is a ${typeof value}, not a string`))
+  }
+  if (next._tag === "Cursor") {
+    if (sent.urlParams.some(([key, v]) => key === next.param && v === value)) {
+      return Either.left(pagingError(response, `the page's ${next.field} is the cursor of the same page again`))
+    }
+    return Either.right(Option.some(HttpClientRequest.setUrlParam(first, next.param, value)))
+  }
+  // The page came from where the response's request went (as sent, after every mapper).
+  const here = originOf(response.request.url)
+  const there = originOf(value)
+  if (there === undefined || here === undefined || there !== here) {
+    return Either.left(
+      pagingError(
+        response,
+        `the page's ${next.field} is not a URL on ${here ?? "the page's origin"}: not followed (${
+          headers.sanitize(value, 100) ?? ""
+        })`
+      )
+    )
+  }
+  if (value === response.request.url) {
+    return Either.left(pagingError(response, `the page's ${next.field} is the same page again`))
+  }
+  return Either.right(Option.some(
+    HttpClientRequest.get(value).pipe(
+      HttpClientRequest.setHeaders(Headers.remove(first.headers, pageUrlHeader)),
+      HttpClientRequest.setHeader(pageUrlHeader, value)
+    )
+  ))
+}
+
+const rawPages = (
+  request: HttpClientRequest.HttpClientRequest | string,
+  next: NextPage
+): Stream.Stream<unknown, ApiError, ZuoraClient> => {
+  const first = requestOf(request)
+  // A page whose link is bad is still emitted: the failure comes with the pull after it.
+  type Step = Either.Either<HttpClientRequest.HttpClientRequest, ZuoraApiError.ZuoraApiError>
+  const step = (current: Step, client: Service): Effect.Effect<readonly [unknown, Option.Option<Step>], ApiError> => {
+    if (Either.isLeft(current)) return Effect.fail(current.left)
+    const sent = current.right
+    return Effect.flatMap(client.execute(sent), (response) =>
+      Effect.map(readAnswer(response), (raw) => {
+        const following = nextRequest(first, sent, response, raw, next)
+        const after: Option.Option<Step> = Either.isLeft(following)
+          ? Option.some(Either.left(following.left))
+          : Option.map(following.right, (r): Step => Either.right(r))
+        return [raw, after] as const
+      }))
+  }
+  return Stream.unwrap(
+    Effect.map(ZuoraClient, (client) => Stream.paginateEffect(Either.right(first) as Step, (s) => step(s, client)))
+  )
+}
+
+/**
+ * A list as a `Stream` of its pages, each decoded with `schema` (the next-page field need not be in
+ * it). A page is fetched when the stream is pulled, never ahead: back-pressure is the consumer's pace.
+ * Every page is read as `json` reads an answer, so a failure mid-list is a typed error of the stream.
+ *
+ * @since 0.1.0
+ * @category Paging
+ */
+export const pages = <A, I, R>(
+  request: HttpClientRequest.HttpClientRequest | string,
+  options: { readonly schema: Schema.Schema<A, I, R>; readonly next?: NextPage | undefined }
+): Stream.Stream<A, ApiError, ZuoraClient | R> =>
+  Stream.mapEffect(rawPages(request, options.next ?? nextPageUrl()), Schema.decodeUnknown(options.schema))
+
+/**
+ * A list as a `Stream` of its items: the array in the page's `items` field (absent on a page: none),
+ * each decoded with `schema`. Pages are followed as `next` says (default `nextPageUrl()`), fetched
+ * only as the stream is pulled.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { ZuoraClient } from "effect-zuora-oauth"
+ *
+ * const Invoice = Schema.Struct({ invoiceNumber: Schema.String, balance: Schema.Number })
+ *
+ * // v1: pages linked by an absolute nextPage URL.
+ * const unpaid = ZuoraClient.paginate("/v1/transactions/invoices/accounts/A00000001?pageSize=40", {
+ *   items: "invoices",
+ *   schema: Invoice
+ * }).pipe(Stream.filter((invoice) => invoice.balance > 0), Stream.runCollect)
+ *
+ * // Newer lists: a cursor in next_page, sent back as ?cursor=.
+ * const all = ZuoraClient.paginate("/v1/invoices?pageSize=50", {
+ *   items: "data",
+ *   schema: Invoice,
+ *   next: ZuoraClient.cursor()
+ * }).pipe(Stream.runCollect)
+ *
+ * const program = Effect.all([unpaid, all])
+ * ```
+ *
+ * @since 0.1.0
+ * @category Paging
+ */
+export const paginate = <A, I, R>(
+  request: HttpClientRequest.HttpClientRequest | string,
+  options: {
+    readonly items: string
+    readonly schema: Schema.Schema<A, I, R>
+    readonly next?: NextPage | undefined
+  }
+): Stream.Stream<A, ApiError, ZuoraClient | R> => {
+  const items = Schema.Struct({
+    [options.items]: Schema.optionalWith(Schema.Array(options.schema), { default: () => [], nullable: true })
+  })
+  return Stream.flatMap(
+    pages(request, { schema: items, next: options.next }),
+    (page) => Stream.fromIterable((page as Record<string, ReadonlyArray<A>>)[options.items] ?? [])
+  )
+}
 
 /**
  * The authenticated client as a layer, from the `TokenService` in context.

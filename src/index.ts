@@ -68,7 +68,15 @@ export * as TokenStore from "./TokenStore.js"
 export * as TrackId from "./TrackId.js"
 
 /**
- * The authenticated Zuora `HttpClient`: base URL, Zuora headers, bearer token, 401 recovery, retries.
+ * The typed failure of a Zuora API call: Zuora's reasons, process id, request id and track id.
+ *
+ * @since 0.1.0
+ */
+export * as ZuoraApiError from "./ZuoraApiError.js"
+
+/**
+ * The authenticated Zuora `HttpClient`: base URL, Zuora headers, bearer token, 401 recovery, retries,
+ * and typed helpers (`json`, `paginate`).
  *
  * @since 0.1.0
  */
