@@ -27,6 +27,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -44,20 +45,25 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AccessToken } from "./AccessToken.js"
 import * as apiError from "./internal/apiError.js"
 import * as body from "./internal/body.js"
 import * as headers from "./internal/headers.js"
 import * as options_ from "./internal/options.js"
+import * as testClient from "./internal/testClient.js"
 import { toLimits } from "./internal/tokenCache/policy.js"
 import * as Retry from "./internal/tokenCache/retry.js"
 import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
+import type * as TokenRequest from "./TokenRequest.js"
 import * as TokenService from "./TokenService.js"
+import type * as TokenStore from "./TokenStore.js"
 import * as TrackId from "./TrackId.js"
 import * as ZuoraApiError from "./ZuoraApiError.js"
+import * as ZuoraCredentials from "./ZuoraCredentials.js"
 import * as ZuoraEnvironment from "./ZuoraEnvironment.js"
 
 /**
@@ -1099,13 +1105,229 @@ export const layer = (
   Layer.effect(ZuoraClient, Effect.flatMap(TokenService.TokenService, (tokens) => make(tokens, options)))
 
 /**
- * The client and its `TokenService`, both from `ZuoraCredentials.config`: the quickest way to a working
- * Zuora client in an app. Needs an `HttpClient`.
+ * The options of `layerConfig` that can come from a `Config`: the API options but the environment (the
+ * credentials' is used) and `transformClient` (a function).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type ConfigOptions = Omit<Options, "environment" | "transformClient">
+
+/**
+ * The token side's options of `layerConfig` that can come from a `Config`: the `TokenService`'s but the
+ * store (a function), and the token request's.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type TokenConfigOptions = Omit<TokenService.CacheOptions, "store"> & {
+  readonly request?: TokenRequest.Options | undefined
+}
+
+const unwrapConfig = <A>(wrapped: Config.Config.Wrap<A> | undefined) =>
+  wrapped === undefined
+    ? Effect.succeed({} as Partial<A>)
+    : Effect.mapError(Config.unwrap(wrapped), ZuoraCredentials.fromConfigError)
+
+/**
+ * The client and its `TokenService` from configuration: the quickest way to a working Zuora client in
+ * an app. Needs an `HttpClient`.
+ *
+ * - `credentials`: a `Config` of the credentials, `ZuoraCredentials.config` by default
+ *   (`ZUORA_CLIENT_ID`, `ZUORA_CLIENT_SECRET`, and `ZUORA_BASE_URL` or `ZUORA_ENVIRONMENT`); read again
+ *   at each token request, so a rotated secret is picked up without a restart.
+ * - `api`: the options of the API calls, each a `Config` (`Config.Config.Wrap<ConfigOptions>`), or a
+ *   `Config` of them all.
+ * - `token`: the options of the token side (cache, `maxWait`, `retryPolicy` of the token request,
+ *   `request`), the same way.
+ *
+ * A bad value is an `InvalidConfiguration` naming the option, when the layer is built.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Config, Effect, Layer, Schema } from "effect"
+ * import { ZuoraClient } from "effect-zuora-oauth"
+ *
+ * const ZuoraLive = ZuoraClient.layerConfig({
+ *   api: {
+ *     zuoraVersion: Config.string("ZUORA_VERSION").pipe(Config.withDefault("2025-08-12")),
+ *     timeout: Config.duration("ZUORA_API_TIMEOUT").pipe(Config.withDefault("30 seconds"))
+ *   },
+ *   token: { maxWait: Config.succeed("10 seconds") }
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ *
+ * const program = ZuoraClient.json("/v1/accounts/A00000001", Schema.Unknown).pipe(Effect.provide(ZuoraLive))
+ * ```
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layerConfig = (
-  options: Options & TokenService.CacheOptions = {}
+  options: {
+    readonly credentials?: Config.Config<ZuoraCredentials.ZuoraCredentials> | undefined
+    readonly api?: Config.Config.Wrap<ConfigOptions> | undefined
+    readonly token?: Config.Config.Wrap<TokenConfigOptions> | undefined
+    /** Where tokens are shared beyond this process (see `TokenService`'s `store`). */
+    readonly store?: TokenStore.Factory | undefined
+    readonly transformClient?: ((client: Service) => Service) | undefined
+  } = {}
 ): Layer.Layer<ZuoraClient | TokenService.TokenService, TokenError, HttpClient.HttpClient> =>
-  layer(options).pipe(Layer.provideMerge(TokenService.layerConfig(options)))
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const api = yield* unwrapConfig(options.api)
+    const token = yield* unwrapConfig(options.token)
+    return layer({
+      ...api,
+      ...(options.transformClient === undefined ? {} : { transformClient: options.transformClient })
+    }).pipe(
+      Layer.provideMerge(TokenService.layerConfig({
+        ...token,
+        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+        ...(options.store === undefined ? {} : { store: options.store })
+      }))
+    )
+  }))
+
+/**
+ * What a `layerTest` route answers: status 200 unless given; `body` sent as JSON, or as is when a string.
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export interface TestResponse {
+  readonly status?: number | undefined
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Default `application/json` (none for an empty body). */
+  readonly contentType?: string | undefined
+}
+
+/**
+ * A request as a `layerTest` route sees it, and as `TestRequests` records it.
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export interface TestRequest {
+  readonly method: string
+  readonly path: string
+  /** The values of the route's `{name}` segments, decoded. */
+  readonly params: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
+  /** The request headers as sent (lower-case names), `authorization` included. */
+  readonly headers: Readonly<Record<string, string>>
+  /** The body as text, `""` when none. */
+  readonly body: string
+  /** The body parsed as JSON, `undefined` when it is not JSON. */
+  readonly json: unknown
+}
+
+/**
+ * One route's answers: one answer for every call, a sequence (the last repeats), or a handler.
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export type TestRoute =
+  | TestResponse
+  | ReadonlyArray<TestResponse>
+  | ((request: TestRequest) => TestResponse | Effect.Effect<TestResponse>)
+
+/**
+ * Routes by `"METHOD /path"`, with `{name}` segments (`"GET /v1/accounts/{key}"`), or by path alone for
+ * any method. A call no route matches is answered 404 with a Zuora body naming it.
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export type TestRoutes = Readonly<Record<string, TestRoute>>
+
+/**
+ * The requests a `layerTest` client was sent, oldest first.
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export class TestRequests extends Context.Tag("effect-zuora-oauth/ZuoraClient/TestRequests")<TestRequests, {
+  readonly all: Effect.Effect<ReadonlyArray<TestRequest>>
+}>() {}
+
+/**
+ * The options of `layerTest`: the client's, with test defaults (`zuoraVersion: "2025-08-12"`, no
+ * retries, the `us-central-sandbox` environment), and the token answers of the test `TokenService`
+ * (default one token, `test-token`).
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export interface TestOptions extends Options {
+  readonly tokens?: TokenService.TestAnswer | ReadonlyArray<TokenService.TestAnswer> | undefined
+}
+
+/**
+ * A scripted client as a value, with the requests it was sent.
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export const makeTest = (
+  routes: TestRoutes,
+  options: TestOptions = {}
+): Effect.Effect<
+  { readonly client: Service; readonly requests: Effect.Effect<ReadonlyArray<TestRequest>> },
+  TokenError,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const invalid = testClient.invalidKeys(routes)
+    if (invalid.length > 0) {
+      return yield* new InvalidConfiguration({
+        setting: "routes",
+        description: `a route is "METHOD /path" or "/path": ${invalid.map((k) => JSON.stringify(k)).join(", ")}`
+      })
+    }
+    const { tokens: answers, ...clientOptions } = options
+    const tokens = yield* TokenService.makeTest(answers ?? "test-token")
+    const scripted = testClient.make(routes)
+    const client = yield* make(tokens, {
+      environment: "us-central-sandbox",
+      zuoraVersion: "2025-08-12",
+      retryPolicy: false,
+      ...clientOptions
+    }).pipe(Effect.provideService(HttpClient.HttpClient, scripted.client))
+    return { client, requests: Effect.sync(scripted.requests) }
+  })
+
+/**
+ * A `ZuoraClient` for your own tests: answers scripted by method and path, in memory (no HTTP, no
+ * simulator, no environment to set up), through the same client code as production (headers, typed
+ * helpers, paging, 401 recovery), with `TestRequests` recording what was sent.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { ZuoraClient } from "effect-zuora-oauth"
+ *
+ * const Account = Schema.Struct({ basicInfo: Schema.Struct({ name: Schema.String }) })
+ *
+ * const ZuoraTest = ZuoraClient.layerTest({
+ *   "GET /v1/accounts/{key}": { body: { success: true, basicInfo: { name: "Acme" } } },
+ *   "POST /v1/payments": [{ status: 502, body: "<h1>Bad Gateway</h1>", contentType: "text/html" }, {
+ *     body: { success: true, id: "P-1" }
+ *   }]
+ * })
+ *
+ * const program = ZuoraClient.json("/v1/accounts/A00000001", Account).pipe(Effect.provide(ZuoraTest))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Testing
+ */
+export const layerTest = (
+  routes: TestRoutes,
+  options: TestOptions = {}
+): Layer.Layer<ZuoraClient | TestRequests, TokenError> =>
+  Layer.scopedContext(
+    Effect.map(makeTest(routes, options), ({ client, requests }) =>
+      Context.make(ZuoraClient, client).pipe(Context.add(TestRequests, { all: requests })))
+  )

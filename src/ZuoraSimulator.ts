@@ -22,6 +22,7 @@ import type * as Scope from "effect/Scope"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import { compile, type Compiled, matches, matchPath } from "./internal/routes.js"
 import type * as ZuoraCredentials from "./ZuoraCredentials.js"
 
 /**
@@ -506,45 +507,6 @@ const catalog = Array.from({ length: 5 }, (_, i) => ({
   sku: `SKU-0000${i + 1}`,
   name: ["Basic", "Standard", "Premium", "Enterprise", "Add-on Storage"][i]
 }))
-
-/** A route with its path compiled. */
-interface Compiled {
-  readonly method: string | undefined
-  readonly path: string
-  readonly pattern: RegExp
-  readonly names: ReadonlyArray<string>
-}
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-
-const compile = (route: Route): Compiled => {
-  const names: Array<string> = []
-  const source = route.path.split("/").map((segment) => {
-    const name = /^\{([^{}/]+)\}$/.exec(segment)
-    if (name === null) return escapeRegExp(segment)
-    names.push(name[1]!)
-    return "([^/]+)"
-  }).join("/")
-  return { method: route.method?.toUpperCase(), path: route.path, pattern: new RegExp(`^${source}$`), names }
-}
-
-const matchPath = (route: Compiled, path: string): Record<string, string> | undefined => {
-  const match = route.pattern.exec(path)
-  if (match === null) return undefined
-  const params: Record<string, string> = {}
-  route.names.forEach((name, i) => {
-    const value = match[i + 1]!
-    try {
-      params[name] = decodeURIComponent(value)
-    } catch {
-      params[name] = value
-    }
-  })
-  return params
-}
-
-const matches = (route: Compiled, method: string, path: string): Record<string, string> | undefined =>
-  route.method === undefined || route.method === method ? matchPath(route, path) : undefined
 
 /** An answer ready for the wire. */
 interface Prepared {

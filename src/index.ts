@@ -90,6 +90,13 @@ export * as ZuoraClient from "./ZuoraClient.js"
 export * as ZuoraCredentials from "./ZuoraCredentials.js"
 
 /**
+ * A keyed family of Zuora clients, one per tenant, built on first use and released when idle.
+ *
+ * @since 0.1.0
+ */
+export * as ZuoraTenants from "./ZuoraTenants.js"
+
+/**
  * Zuora's environments by name, SDK code or custom base URL.
  *
  * @since 0.1.0

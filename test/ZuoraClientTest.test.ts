@@ -1,0 +1,147 @@
+/**
+ * `ZuoraClient.layerTest` from the user's side: the code under test uses `ZuoraClient` as in production,
+ * the answers are scripted by method and path, nothing goes over HTTP (the layer needs no `HttpClient`),
+ * and `TestRequests` shows what was sent.
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import type { TokenError } from "../src/TokenError.js"
+import * as ZuoraClient from "../src/ZuoraClient.js"
+
+const Account = Schema.Struct({ basicInfo: Schema.Struct({ accountNumber: Schema.String, name: Schema.String }) })
+const Payment = Schema.Struct({ id: Schema.String })
+
+// The code under test: an app's service, written against ZuoraClient only.
+const accountName = (key: string) =>
+  Effect.map(ZuoraClient.json(`/v1/accounts/${key}`, Account), (account) => account.basicInfo.name)
+
+const pay = (accountId: string, amount: number) =>
+  HttpClientRequest.post("/v1/payments").pipe(
+    HttpClientRequest.bodyUnsafeJson({ accountId, amount }),
+    ZuoraClient.json(Payment)
+  )
+
+describe("ZuoraClient.layerTest", () => {
+  it.effect("answers by method and path, with {name} segments, and records what was sent", () =>
+    Effect.gen(function*() {
+      const name = yield* accountName("A00000042")
+      assert.strictEqual(name, "Account A00000042")
+      const payment = yield* pay("A00000042", 10)
+      assert.strictEqual(payment.id, "P-10")
+      const sent = yield* Effect.flatMap(ZuoraClient.TestRequests, (r) => r.all)
+      assert.deepStrictEqual(sent.map((r) => `${r.method} ${r.path}`), [
+        "GET /v1/accounts/A00000042",
+        "POST /v1/payments"
+      ])
+      assert.strictEqual(sent[0]?.params["key"], "A00000042")
+      assert.strictEqual(sent[0]?.headers["authorization"], "Bearer test-token")
+      assert.strictEqual(sent[0]?.headers["zuora-version"], "2025-08-12")
+      assert.deepStrictEqual(sent[1]?.json, { accountId: "A00000042", amount: 10 })
+      assert.match(sent[1]?.headers["idempotency-key"] ?? "", /^[0-9a-f-]{36}$/)
+    }).pipe(Effect.provide(ZuoraClient.layerTest({
+      "GET /v1/accounts/{key}": (request) => ({
+        body: {
+          success: true,
+          basicInfo: { accountNumber: request.params["key"], name: `Account ${request.params["key"]}` }
+        }
+      }),
+      "POST /v1/payments": (request) => ({
+        body: { success: true, id: `P-${(request.json as { amount: number }).amount}` }
+      })
+    }))))
+
+  it.effect("a sequence answers call by call (the last repeats); failures are the typed errors of production", () =>
+    Effect.gen(function*() {
+      const first = yield* Effect.flip(accountName("A1"))
+      assert.strictEqual(first._tag, "ZuoraApiError")
+      if (first._tag === "ZuoraApiError") assert.strictEqual(first.status, 502)
+      const second = yield* Effect.flip(accountName("A1"))
+      assert.strictEqual(second._tag, "ZuoraApiError")
+      if (second._tag === "ZuoraApiError") {
+        assert.strictEqual(second.status, 200, "a 200 with success: false")
+        assert.isTrue(second.hasCode(50000040))
+      }
+      assert.strictEqual(yield* accountName("A1"), "Acme")
+      assert.strictEqual(yield* accountName("A1"), "Acme", "the last answer repeats")
+      const limited = yield* Effect.flip(pay("A1", 1))
+      assert.strictEqual(limited._tag, "RateLimited")
+      if (limited._tag === "RateLimited") assert.strictEqual(limited.side, "api")
+    }).pipe(Effect.provide(ZuoraClient.layerTest({
+      "GET /v1/accounts/{key}": [
+        { status: 502, body: "<h1>Bad Gateway</h1>", contentType: "text/html" },
+        { body: { success: false, reasons: [{ code: 50000040, message: "Cannot find entity" }] } },
+        { body: { success: true, basicInfo: { accountNumber: "A1", name: "Acme" } } }
+      ],
+      "POST /v1/payments": { status: 429, headers: { "retry-after": "60" } }
+    }))))
+
+  it.effect("a call no route matches is a 404 ZuoraApiError that names it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(accountName("A1"))
+      assert.strictEqual(error._tag, "ZuoraApiError")
+      assert.include(error.message, "no layerTest route matches GET /v1/accounts/A1")
+    }).pipe(Effect.provide(ZuoraClient.layerTest({ "GET /v1/invoices": { body: { success: true } } }))))
+
+  it.effect("paging works over scripted pages (cursor style)", () =>
+    Effect.gen(function*() {
+      const numbers = yield* ZuoraClient.paginate("/v1/invoices?pageSize=2", {
+        items: "data",
+        schema: Schema.Struct({ invoice_number: Schema.String }),
+        next: ZuoraClient.cursor()
+      }).pipe(Stream.map((i) => i.invoice_number), Stream.runCollect)
+      assert.deepStrictEqual(Chunk.toArray(numbers), ["INV-1", "INV-2", "INV-3"])
+    }).pipe(Effect.provide(ZuoraClient.layerTest({
+      "GET /v1/invoices": (request) =>
+        request.query.get("cursor") === "c2"
+          ? { body: { data: [{ invoice_number: "INV-3" }] } }
+          : { body: { data: [{ invoice_number: "INV-1" }, { invoice_number: "INV-2" }], next_page: "c2" } }
+    }))))
+
+  it.effect("a 401 makes the client fetch the next scripted token and send again", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* accountName("A1"), "Acme")
+      const sent = yield* Effect.flatMap(ZuoraClient.TestRequests, (r) => r.all)
+      assert.deepStrictEqual(sent.map((r) => r.headers["authorization"]), ["Bearer revoked", "Bearer fresh"])
+    }).pipe(Effect.provide(ZuoraClient.layerTest({
+      "GET /v1/accounts/{key}": (request) =>
+        request.headers["authorization"] === "Bearer revoked"
+          ? { status: 401, body: { success: false, reasons: [{ code: 90000011, message: "Authentication error" }] } }
+          : { body: { success: true, basicInfo: { accountNumber: "A1", name: "Acme" } } }
+    }, { tokens: ["revoked", "fresh"] }))))
+
+  it.effect("retries can be tested on the TestClock by passing a retryPolicy", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(accountName("A1"))
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* Fiber.join(fiber), "Acme")
+      const sent = yield* Effect.flatMap(ZuoraClient.TestRequests, (r) => r.all)
+      assert.strictEqual(sent.length, 2)
+    }).pipe(Effect.provide(ZuoraClient.layerTest({
+      "GET /v1/accounts/{key}": [
+        { status: 503, body: "unavailable", contentType: "text/plain" },
+        { body: { success: true, basicInfo: { accountNumber: "A1", name: "Acme" } } }
+      ]
+    }, { retryPolicy: {} }))))
+
+  it.effect("a route key that is not METHOD /path fails the build with InvalidConfiguration", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Effect.provide(accountName("A1"), ZuoraClient.layerTest({ "GET v1/accounts": {} }))
+      )
+      assert.strictEqual(error._tag, "InvalidConfiguration")
+      assert.include(error.message, "GET v1/accounts")
+    }))
+
+  it("needs no HttpClient: the layer's requirements are empty", () => {
+    const layer: Layer.Layer<ZuoraClient.ZuoraClient | ZuoraClient.TestRequests, TokenError, never> = ZuoraClient
+      .layerTest({})
+    assert.isDefined(layer)
+  })
+})

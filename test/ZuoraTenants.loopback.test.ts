@@ -1,0 +1,215 @@
+/**
+ * Several tenants, from a billing platform's side: one simulator per tenant (each with its own client
+ * credentials) over loopback HTTP, tenants built on first use, shared while in use, released when idle;
+ * and `ZuoraClient.layerConfig` reading credentials and options from the app's `ConfigProvider`.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as ZuoraClient from "../src/ZuoraClient.js"
+import * as ZuoraCredentials from "../src/ZuoraCredentials.js"
+import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
+import * as ZuoraTenants from "../src/ZuoraTenants.js"
+
+const Account = Schema.Struct({ basicInfo: Schema.Struct({ accountNumber: Schema.String }) })
+const api = { zuoraVersion: "2025-08-12" }
+
+const twoTenants = Effect.gen(function*() {
+  const acme = yield* ZuoraSimulator.make({ clients: [{ clientId: "acme-id", clientSecret: "acme-secret" }] })
+  const globex = yield* ZuoraSimulator.make({ clients: [{ clientId: "globex-id", clientSecret: "globex-secret" }] })
+  return { acme, globex, byTenant: { acme, globex } as Record<string, ZuoraSimulator.Service | undefined> }
+})
+
+describe("ZuoraTenants: a keyed family of clients", () => {
+  it.scopedLive("each tenant calls its own Zuora with its own token; concurrent users share one token request", () =>
+    Effect.gen(function*() {
+      const { acme, byTenant, globex } = yield* twoTenants
+      let lookups = 0
+      const tenants = yield* ZuoraTenants.make({
+        credentials: (tenant) =>
+          Effect.suspend(() => {
+            lookups++
+            const simulator = byTenant[tenant]
+            return simulator === undefined
+              ? Effect.fail(`unknown tenant ${tenant}`)
+              : Effect.succeed(simulator.credentials)
+          }),
+        api
+      }).pipe(Effect.provide(FetchHttpClient.layer))
+      const calls = Array.from(
+        { length: 20 },
+        (_, i) => tenants.use(i % 2 === 0 ? "acme" : "globex", ZuoraClient.json("/v1/accounts/A00000001", Account))
+      )
+      const results = yield* Effect.all(calls, { concurrency: "unbounded" })
+      assert.strictEqual(results.length, 20)
+      assert.strictEqual((yield* acme.stats).apiCalls, 10)
+      assert.strictEqual((yield* globex.stats).apiCalls, 10)
+      assert.strictEqual((yield* acme.stats).tokenRequests, 1, "one token request for ten concurrent acme calls")
+      assert.strictEqual((yield* globex.stats).tokenRequests, 1)
+      const acmeTokens = new Set((yield* acme.tokens).map((t) => t.token))
+      assert.isTrue((yield* globex.stats).apiTokens.every((t) => !acmeTokens.has(t)), "globex never saw an acme token")
+      assert.strictEqual(lookups, 2, "each tenant looked up once")
+      assert.sameMembers([...(yield* tenants.tenants)], ["acme", "globex"])
+    }))
+
+  it.scopedLive("a tenant idle for idleTimeToLive is released; its next use builds it again", () =>
+    Effect.gen(function*() {
+      const { acme } = yield* twoTenants
+      const tenants = yield* ZuoraTenants.make({
+        credentials: () => Effect.succeed(acme.credentials),
+        api,
+        idleTimeToLive: "200 millis"
+      }).pipe(Effect.provide(FetchHttpClient.layer))
+      yield* tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account))
+      assert.deepStrictEqual([...(yield* tenants.tenants)], ["acme"])
+      yield* Effect.sleep("500 millis")
+      assert.deepStrictEqual([...(yield* tenants.tenants)], [], "released when idle")
+      yield* tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account))
+      assert.strictEqual((yield* acme.stats).tokenRequests, 2, "built again: a new TokenService, a new token")
+    }))
+
+  it.scopedLive("a failed lookup is a ZuoraTenantError without the lookup's text, and is not cached", () =>
+    Effect.gen(function*() {
+      const { acme } = yield* twoTenants
+      let attempts = 0
+      const tenants = yield* ZuoraTenants.make({
+        credentials: () =>
+          Effect.suspend(() => {
+            attempts++
+            return attempts === 1
+              ? Effect.fail(new Error("vault said: secret=hunter2"))
+              : Effect.succeed(acme.credentials)
+          }),
+        api
+      }).pipe(Effect.provide(FetchHttpClient.layer))
+      const error = yield* Effect.flip(tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account)))
+      assert.strictEqual(error._tag, "ZuoraTenantError")
+      assert.notInclude(error.message, "hunter2")
+      assert.notInclude(JSON.stringify(error), "hunter2")
+      assert.notInclude(String(error), "hunter2")
+      if (error._tag === "ZuoraTenantError") assert.strictEqual(error.failure, "Error")
+      yield* tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account))
+      assert.strictEqual(attempts, 2, "looked up again after the failure")
+    }))
+
+  it.scopedLive("bad credentials, a bad tenant key and capacity are typed errors; bad options fail the build", () =>
+    Effect.gen(function*() {
+      const tenants = yield* ZuoraTenants.make({
+        credentials: () =>
+          Effect.succeed({
+            clientId: "id with space",
+            clientSecret: Redacted.make("s"),
+            environment: "us-central-sandbox"
+          }),
+        capacity: 1
+      }).pipe(Effect.provide(FetchHttpClient.layer))
+      const bad = yield* Effect.flip(tenants.use("acme", Effect.void))
+      assert.strictEqual(bad._tag, "InvalidConfiguration")
+      assert.include(bad.message, "tenants.acme.clientId")
+      const key = yield* Effect.flip(tenants.use("", Effect.void))
+      assert.strictEqual(key._tag, "ZuoraTenantError")
+      const built = yield* Effect.flip(
+        ZuoraTenants.make({ credentials: () => Effect.die("unused"), idleTimeToLive: "-1 seconds" }).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+      )
+      assert.strictEqual(built._tag, "InvalidConfiguration")
+      assert.strictEqual(built.setting, "tenants.idleTimeToLive")
+    }))
+
+  it.scopedLive("credentials from Config per tenant: ZuoraCredentials.config nested under the tenant's name", () =>
+    Effect.gen(function*() {
+      const { acme } = yield* twoTenants
+      const provider = ConfigProvider.fromMap(
+        new Map([
+          ["ACME.ZUORA_CLIENT_ID", "acme-id"],
+          ["ACME.ZUORA_CLIENT_SECRET", "acme-secret"],
+          ["ACME.ZUORA_BASE_URL", acme.baseUrl]
+        ])
+      )
+      const program = Effect.gen(function*() {
+        const tenants = yield* ZuoraTenants.ZuoraTenants
+        return yield* tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account))
+      })
+      const account = yield* program.pipe(
+        Effect.provide(
+          ZuoraTenants.layer({
+            credentials: (tenant) => ZuoraCredentials.config.pipe(Config.nested(tenant.toUpperCase())),
+            api
+          }).pipe(Layer.provide(FetchHttpClient.layer))
+        ),
+        Effect.withConfigProvider(provider)
+      )
+      assert.strictEqual(account.basicInfo.accountNumber, "A00000001")
+    }))
+})
+
+describe("ZuoraClient.layerConfig", () => {
+  it.scopedLive("credentials and the options of both sides come from the app's ConfigProvider", () =>
+    Effect.gen(function*() {
+      const simulator = yield* ZuoraSimulator.make()
+      const provider = ConfigProvider.fromMap(
+        new Map([
+          ["ZUORA_CLIENT_ID", simulator.credentials.clientId],
+          ["ZUORA_CLIENT_SECRET", Redacted.value(simulator.credentials.clientSecret)],
+          ["ZUORA_BASE_URL", simulator.baseUrl],
+          ["ZUORA_VERSION", "2024-05-20"],
+          ["ZUORA_TRACK_ID", "from-config"],
+          ["ZUORA_TOKEN_TIMEOUT", "5 seconds"]
+        ])
+      )
+      const ZuoraLive = ZuoraClient.layerConfig({
+        api: { zuoraVersion: Config.string("ZUORA_VERSION"), trackId: Config.string("ZUORA_TRACK_ID") },
+        token: { request: { timeout: Config.duration("ZUORA_TOKEN_TIMEOUT") } }
+      }).pipe(Layer.provide(FetchHttpClient.layer))
+      const account = yield* ZuoraClient.json("/v1/accounts/A00000001", Account).pipe(
+        Effect.provide(ZuoraLive),
+        Effect.withConfigProvider(provider)
+      )
+      assert.strictEqual(account.basicInfo.accountNumber, "A00000001")
+      const [call] = (yield* simulator.requests).filter((r) => r.path.startsWith("/v1/"))
+      assert.strictEqual(call?.headers["zuora-version"], "2024-05-20")
+      assert.strictEqual(call?.headers["zuora-track-id"], "from-config")
+    }))
+
+  it.scopedLive("a bad value from config fails the build with InvalidConfiguration naming the option", () =>
+    Effect.gen(function*() {
+      const simulator = yield* ZuoraSimulator.make()
+      const provider = ConfigProvider.fromMap(
+        new Map([
+          ["ZUORA_CLIENT_ID", simulator.credentials.clientId],
+          ["ZUORA_CLIENT_SECRET", Redacted.value(simulator.credentials.clientSecret)],
+          ["ZUORA_BASE_URL", simulator.baseUrl],
+          ["ZUORA_MAX_BODY", "12"],
+          ["ZUORA_MAX_WAIT", "soon"]
+        ])
+      )
+      const build = (options: Parameters<typeof ZuoraClient.layerConfig>[0]) =>
+        Effect.flip(
+          ZuoraClient.json("/v1/accounts/A00000001", Account).pipe(
+            Effect.provide(ZuoraClient.layerConfig(options).pipe(Layer.provide(FetchHttpClient.layer))),
+            Effect.withConfigProvider(provider)
+          )
+        )
+      const api = yield* build({
+        api: { zuoraVersion: Config.succeed("2025-08-12"), maxBodyBytes: Config.integer("ZUORA_MAX_BODY") }
+      })
+      assert.strictEqual(api._tag, "InvalidConfiguration")
+      if (api._tag === "InvalidConfiguration") assert.strictEqual(api.setting, "maxBodyBytes")
+      const token = yield* build({
+        api: { zuoraVersion: Config.succeed("2025-08-12") },
+        token: { maxWait: Config.duration("ZUORA_MAX_WAIT") }
+      })
+      assert.strictEqual(token._tag, "InvalidConfiguration")
+      assert.include(token.message, "ZUORA_MAX_WAIT")
+      const missing = yield* build({ api: { zuoraVersion: Config.string("ZUORA_NOT_SET") } })
+      assert.strictEqual(missing._tag, "InvalidConfiguration")
+      assert.include(missing.message, "ZUORA_NOT_SET")
+      assert.strictEqual((yield* simulator.stats).requests, 0, "nothing was sent")
+    }))
+})
