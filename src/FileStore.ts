@@ -91,20 +91,22 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
           yield* Effect.onError(fs.rename(temporary, path), () => Effect.ignore(fs.remove(temporary)))
         })
 
-      const readNotBefore: Effect.Effect<number> = fs.readFileString(paths.notBefore).pipe(
+      // The back-off is an instant on this machine's clock (every process of a file store shares it),
+      // bounded to what the service obeys: a planted far-future value holds for maxBackoffMillis at most.
+      const readBackoff: Effect.Effect<number> = fs.readFileString(paths.notBefore).pipe(
         Effect.map((raw) => {
           const n = Number(raw.trim())
-          return Number.isFinite(n) && n > 0 ? n : 0
+          return Number.isFinite(n) ? Math.min(context.maxBackoffMillis, Math.max(0, n - now())) : 0
         }),
         Effect.orElseSucceed(() => 0)
       )
 
-      const publishNotBefore = (epochMillis: number) =>
+      const publishBackoff = (delayMillis: number) =>
         Effect.ignore(
-          Effect.flatMap(
-            readNotBefore,
-            (current) => epochMillis > current ? writeAtomically(paths.notBefore, String(epochMillis)) : Effect.void
-          )
+          Effect.flatMap(readBackoff, (current) => {
+            const delay = Math.min(context.maxBackoffMillis, Math.max(0, delayMillis))
+            return delay > current ? writeAtomically(paths.notBefore, String(now() + delay)) : Effect.void
+          })
         )
 
       const tryLock = (owner: string) =>
@@ -187,8 +189,8 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
               yield* Effect.sleep(pollInterval)
               const shared = yield* read
               if (Option.isSome(shared) && isFresh(shared.value)) return shared.value
-              const notBefore = yield* readNotBefore
-              if (notBefore > now()) return yield* new RateLimited({ retryAfter: Duration.millis(notBefore - now()) })
+              const backoff = yield* readBackoff
+              if (backoff > 0) return yield* new RateLimited({ retryAfter: Duration.millis(backoff) })
               if (yield* removeIfStale) break
             }
           }
@@ -200,6 +202,6 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
             ? Effect.ignore(fs.remove(paths.token))
             : Effect.void)
 
-      const store: TokenStore.TokenStore = { read, lease, invalidate, readNotBefore, publishNotBefore }
+      const store: TokenStore.TokenStore = { read, lease, invalidate, readBackoff, publishBackoff }
       return store
     }))

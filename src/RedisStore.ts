@@ -328,6 +328,12 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
         )
       )
 
-    const store: TokenStore.TokenStore = { read, lease, invalidate, readNotBefore, publishNotBefore }
+    const store: TokenStore.TokenStore = {
+      read,
+      lease,
+      invalidate,
+      readBackoff: Effect.map(readNotBefore, (at) => Math.min(context.maxBackoffMillis, Math.max(0, at - now()))),
+      publishBackoff: (delay: number) => publishNotBefore(now() + Math.min(context.maxBackoffMillis, delay))
+    }
     return store
   })

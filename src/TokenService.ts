@@ -242,8 +242,8 @@ export const makeWith = (
   fetch: Effect.Effect<AccessToken, TokenError>,
   options: CacheOptions & {
     readonly environment?: ZuoraEnvironment.ZuoraEnvironment | undefined
-    /** What the store is told: required with `store`. */
-    readonly storeContext?: TokenStore.StoreContext | undefined
+    /** What the store is told: required with `store` (its `maxBackoffMillis` comes from `retryPolicy`). */
+    readonly storeContext?: Omit<TokenStore.StoreContext, "maxBackoffMillis"> | undefined
   } = {}
 ): Effect.Effect<Service, TokenError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -252,7 +252,10 @@ export const makeWith = (
       ? TokenStore.memory
       : options.storeContext === undefined
       ? yield* new InvalidConfiguration({ setting: "store", description: "a shared store needs a store context" })
-      : yield* options.store(options.storeContext)
+      : yield* options.store({
+        ...options.storeContext,
+        maxBackoffMillis: Duration.toMillis(decoded.retryPolicy.maxRateLimitDelay)
+      })
     const driven = yield* driver.make(fetch, {
       ...decoded,
       environmentName: options.environment?.name ?? "unknown",
@@ -342,7 +345,7 @@ export const make = (
       (error) => new InvalidConfiguration({ setting: `request.${error.setting}`, description: error.description })
     )
     const environment = options.environment ?? (Effect.isEffect(credentials) ? undefined : credentials.environment)
-    let storeContext: TokenStore.StoreContext | undefined
+    let storeContext: Omit<TokenStore.StoreContext, "maxBackoffMillis"> | undefined
     if (options.store !== undefined) {
       // A shared store needs the credentials now: its key and its sealing key derive from them.
       const current = Effect.isEffect(credentials) ? yield* credentials : credentials

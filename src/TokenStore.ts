@@ -39,10 +39,18 @@ export interface TokenStore {
   ) => Effect.Effect<AccessToken, E | RateLimited>
   /** Drops a token the API refused, if it is still the published one. */
   readonly invalidate: (token: AccessToken) => Effect.Effect<void>
-  /** The shared "not before" instant of a 429, in epoch milliseconds (0 for none). */
-  readonly readNotBefore: Effect.Effect<number>
-  /** Shares a 429's "not before" instant with every holder. */
-  readonly publishNotBefore: (epochMillis: number) => Effect.Effect<void>
+  /**
+   * What is left of the fleet's shared back-off after a 429, in milliseconds (0 for none), as the
+   * store measures time (Redis: the key's own expiry on the server's clock), never another machine's
+   * wall clock, and never more than the context's `maxBackoffMillis`. Valid only while the store holds
+   * it: a deleted back-off reads as 0.
+   */
+  readonly readBackoff: Effect.Effect<number>
+  /**
+   * Shares a 429's back-off with every holder: for `delayMillis` from now as the store measures time,
+   * clamped to `maxBackoffMillis`; a longer one already shared is kept.
+   */
+  readonly publishBackoff: (delayMillis: number) => Effect.Effect<void>
 }
 
 /**
@@ -59,6 +67,12 @@ export interface StoreContext {
   readonly key: string
   /** The client secret, for deriving the sealing key. */
   readonly clientSecret: Redacted.Redacted<string>
+  /**
+   * The longest back-off the store shares or obeys, in milliseconds: the service's
+   * `retryPolicy.maxRateLimitDelay`. A longer one (a proxy's `Retry-After: 86400`, a hostile write) is
+   * clamped to it, so nothing in the store can lock the fleet out for longer.
+   */
+  readonly maxBackoffMillis: number
 }
 
 /**
@@ -79,8 +93,8 @@ export const memory: TokenStore = {
   read: Effect.succeedNone,
   lease: (fetch) => fetch,
   invalidate: () => Effect.void,
-  readNotBefore: Effect.succeed(0),
-  publishNotBefore: () => Effect.void
+  readBackoff: Effect.succeed(0),
+  publishBackoff: () => Effect.void
 }
 
 /**

@@ -645,8 +645,8 @@ describe("TokenService: edge cases found in review", () => {
             Effect.fork,
             Effect.asVoid
           ),
-        readNotBefore: Effect.succeed(0),
-        publishNotBefore: () => Effect.void
+        readBackoff: Effect.succeed(0),
+        publishBackoff: () => Effect.void
       }
       const service = yield* TokenService.makeWith(fetch, {
         store: () => Effect.succeed(slowStore),

@@ -283,7 +283,7 @@ export const make = (
             break
           case "Publish":
             // The whole fleet backs off together.
-            effect(store.publishNotBefore(clock.unsafeCurrentTimeMillis() + action.delay))
+            effect(store.publishBackoff(action.delay))
             break
           case "GaveUp":
             effect(
@@ -414,8 +414,8 @@ export const make = (
       return Effect.gen(function*() {
         const shared = yield* store.read
         if (Option.isSome(shared) && adoptable(shared.value)) return shared.value
-        const notBefore = yield* store.readNotBefore
-        const wait = notBefore - clock.unsafeCurrentTimeMillis()
+        // A duration as the store measures it, bounded: never another machine's wall clock.
+        const wait = Math.min(yield* store.readBackoff, config.retry.maxRateLimitDelayMillis)
         if (wait > 0 && !(yield* failed(flight.id, new RateLimited({ retryAfter: Duration.millis(wait) })))) {
           return yield* Effect.fail(settled)
         }
