@@ -1,36 +1,43 @@
 /**
  * Fleet mode: one token for a whole fleet, shared through Redis. Exported from
- * `effect-zuora-oauth/redis`; `ioredis` (5.x) is an optional peer dependency that the main entry never
- * loads. You pass your own ioredis client; the store duplicates it (one connection for its commands,
- * with the offline queue off, one for pub/sub).
+ * `effect-zuora-oauth/redis`; the main entry never loads it. You pass your own client: ioredis 5 or 6
+ * (`Redis` or `Cluster`) or node-redis 5 or 6 (a client or a cluster), each an optional peer
+ * dependency; the store duplicates it (one connection for its scripts, with no offline queue, one for
+ * pub/sub).
  *
- * - Fleet-wide single flight: one process takes a lease (`SET NX PX`), fetches, and publishes through
- *   one Lua script that writes only if it still holds the lease and the stored token is older
+ * - Redis Cluster: every key of one store shares a hash tag (`zuora-oauth:{<store key>}:…`), so every
+ *   script runs on one node.
+ * - Fleet-wide single flight: one process takes a lease and fetches, and publishes through one Lua
+ *   script that writes only if it still holds the lease and the stored token does not live longer
  *   (fencing). The others wait for the publication (pub/sub, with polling as a fallback).
- * - A lease holder that dies mid-fetch is replaced once its lease expires.
- * - The 429 "not before" instant is shared, so the whole fleet backs off together.
+ * - Every wait is bounded: a lease without an expiry, or with a longer one than a lease has, is stale at
+ *   once; a waiter gives up after the lease time and fetches locally; a lease whose acquisition timed
+ *   out is released (it may still land); a holder that dies mid-fetch is replaced once its lease expires.
+ * - Times between processes are durations on the server's clock (`PX`, `PTTL`): the 429 back-off is a key
+ *   that lives as long as the delay, bounded by the service's `maxRateLimitDelay`; a token read from the
+ *   store lives no longer than its entry.
+ * - A token the API refused is marked, so that no process adopts its entry again.
  * - Redis down or slow: each call has a short timeout, a circuit breaker skips Redis for a while after
  *   failures, and callers are served by fetching locally (a warning and a metric), never failed.
  * - Every entry is sealed (AES-256-GCM, key from HKDF over the client secret, the store key as
- *   associated data); an entry that does not open is ignored and replaced.
+ *   associated data); an entry that does not open, or is over `maxEntryBytes`, is ignored and replaced.
  *
  * @since 0.1.0
  */
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import type { Redis } from "ioredis"
-import type { AccessToken } from "./AccessToken.js"
+import { AccessToken } from "./AccessToken.js"
 import { randomId } from "./internal/random.js"
+import { adapt } from "./internal/redisAdapter.js"
 import * as Seal from "./internal/seal.js"
 import * as Observability from "./Observability.js"
-import { RateLimited } from "./TokenError.js"
+import { InvalidConfiguration, RateLimited } from "./TokenError.js"
 import * as TokenStore from "./TokenStore.js"
 
 /**
@@ -42,17 +49,37 @@ import * as TokenStore from "./TokenStore.js"
 export type SealingKey = Seal.SealingKey
 
 /**
+ * The Redis clients the store accepts, recognised at run time by their shape: an ioredis (5 or 6)
+ * `Redis` or `Cluster`, or a node-redis (`redis` 5 or 6) client or cluster, connected or not. Typed
+ * loosely on purpose, so that neither client's types are needed to compile against this module.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Client {
+  readonly duplicate: (...args: ReadonlyArray<never>) => unknown
+}
+
+/**
  * @since 0.1.0
  * @category Models
  */
 export interface Options {
-  /** Your ioredis client; the store duplicates it and closes its duplicates with the service. */
-  readonly client: Redis
+  /**
+   * Your Redis client: ioredis `Redis` or `Cluster`, or a node-redis client or cluster. The store
+   * duplicates it (one connection for its scripts, one for pub/sub) and closes its duplicates with the
+   * service; yours is left as it is.
+   */
+  readonly client: Client
   /** The key prefix. Default `zuora-oauth`. */
   readonly prefix?: string | undefined
   /** The timeout of each Redis call. Default 200 ms. */
   readonly commandTimeout?: Duration.DurationInput | undefined
-  /** How long a lease lasts unless renewed; a dead holder is replaced after it. Default 15 s. */
+  /**
+   * How long a lease lasts unless renewed; a dead holder is replaced after it, and a waiter gives up
+   * waiting after it and fetches locally. A lease without an expiry, or with a longer one than this, is
+   * stale at once. Default 15 s.
+   */
   readonly leaseTtl?: Duration.DurationInput | undefined
   /** How often a waiting process looks for a publication besides pub/sub. Default 250 ms. */
   readonly pollInterval?: Duration.DurationInput | undefined
@@ -63,6 +90,15 @@ export interface Options {
   /** Explicit sealing keys, the first seals; default: a key derived from the client secret. */
   readonly keys?: ReadonlyArray<SealingKey> | undefined
 }
+
+/**
+ * The largest shared entry read, in bytes: a sealed token is under 2 KiB. A larger one (a hostile write)
+ * is refused by the script that reads it, before it crosses the wire, and reads as no entry.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const maxEntryBytes = 16_384
 
 /**
  * Times a shared store fell back to fetching locally (the same metric as `Observability.storeFallbacks`).
@@ -76,18 +112,47 @@ class Unavailable {
   readonly _tag = "Unavailable"
 }
 
-// Writes the entry only if the caller still holds the lease and the stored token is older (or the
-// caller found it unreadable); then drops the lease and tells the fleet.
+// Every script returns integers, strings or arrays of them (ioredis 6 speaks RESP3: no booleans), and
+// touches only keys of one hash tag, so that Redis Cluster runs it on one node. Times are durations on
+// the server's clock (PX, PTTL), never a machine's wall clock.
+
+// The entry, unless it is too large or marked refused, with what is left of its expiry.
+// -> { entry, pttl }: pttl -2 none, -3 too large, -4 refused.
+const readScript = `
+local len = redis.call('STRLEN', KEYS[1])
+if len == 0 then return {'', -2} end
+if len > tonumber(ARGV[1]) then return {'', -3} end
+local v = redis.call('GET', KEYS[1])
+local refused = redis.call('GET', KEYS[2])
+if refused and string.match(v, '^v1%.(%d+)%.') == refused then return {'', -4} end
+return {v, redis.call('PTTL', KEYS[1])}`
+
+// Takes the lease; a lease without an expiry, or with a longer one than a lease has, is stale at once
+// (a crashed writer's, a hostile write) and taken over. -> 1 taken, 2 taken over, 0 held by another.
+const acquireScript = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 or ttl > tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0`
+
+// What is left of the lease: -2 none, -1 no expiry, else milliseconds.
+const leaseTtlScript = `return redis.call('PTTL', KEYS[1])`
+
+// Writes the entry only if the caller still holds the lease and the stored token does not live longer
+// (or the caller found it unreadable); then drops the lease and tells the fleet, last and under pcall
+// (an ACL may refuse PUBLISH after the SET applied). -> 1 written, 0 not.
 const publishScript = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-local cur = redis.call('GET', KEYS[1])
-if cur and ARGV[6] ~= '1' then
-  local at = tonumber(string.match(cur, '^v1%.(%d+)%.'))
-  if at and at >= tonumber(ARGV[3]) then return 0 end
+if ARGV[5] ~= '1' and redis.call('PTTL', KEYS[1]) >= tonumber(ARGV[3]) then
+  redis.call('DEL', KEYS[2])
+  return 0
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[5], ARGV[3])
+pcall(redis.call, 'PUBLISH', ARGV[4], '1')
 return 1`
 
 const releaseScript = `
@@ -98,15 +163,24 @@ const renewScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`
 
+// Marks the refused token (by its issuedAt), so that no process adopts its entry again, for as long as
+// it would have lived; drops the entry if it is that token's.
 const invalidateScript = `
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 local cur = redis.call('GET', KEYS[1])
-if cur and string.match(cur, '^v1%.(%d+)%.') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`
-
-const notBeforeScript = `
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+if cur and string.match(cur, '^v1%.(%d+)%.') == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`
+
+// The fleet's back-off: a key that lives as long as the delay; a longer one already there is kept.
+const publishBackoffScript = `
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
+return 1`
+
+// What is left of the back-off; a key without an expiry (a hostile write) is none.
+const readBackoffScript = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then return 0 end
+return ttl`
 
 /**
  * A Redis store for `TokenService`'s `store` option.
@@ -141,12 +215,22 @@ return 1`
  */
 export const make = (options: Options): TokenStore.Factory => (context) =>
   Effect.gen(function*() {
+    const adapter = adapt(options.client)
+    if (adapter === undefined) {
+      return yield* new InvalidConfiguration({
+        setting: "client",
+        description: "is not an ioredis Redis or Cluster, nor a node-redis client or cluster"
+      })
+    }
     const sealer = yield* Seal.make({ storeKey: context.key, clientSecret: context.clientSecret, keys: options.keys })
-    const prefix = `${options.prefix ?? "zuora-oauth"}:${context.key}`
+    // One hash tag per store key: every key of this store is in one slot, so every script runs on Redis
+    // Cluster (keys of different tags in one script fail there with CROSSSLOT).
+    const prefix = `${options.prefix ?? "zuora-oauth"}:{${context.key}}`
     const keys = {
       token: `${prefix}:token`,
       lease: `${prefix}:lease`,
-      notBefore: `${prefix}:not-before`,
+      refused: `${prefix}:refused`,
+      backoff: `${prefix}:backoff`,
       channel: `${prefix}:published`
     }
     const commandTimeout = Duration.decode(options.commandTimeout ?? "200 millis")
@@ -156,55 +240,44 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     const cooldownMillis = Duration.toMillis(Duration.decode(options.breakerCooldown ?? "10 seconds"))
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
+    // Local decisions about time (waits, the breaker) use the monotonic clock.
+    const monotonic = () => Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
 
     const commands = yield* Effect.acquireRelease(
-      // Not lazy, whatever the user's client is: a lazy duplicate would refuse its first command.
-      Effect.sync(() =>
-        options.client.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false })
-      ),
-      (redis) => Effect.sync(() => redis.disconnect())
+      Effect.sync(() => adapter.connect()),
+      (connection) => Effect.sync(() => connection.close())
     )
-    const subscriber = yield* Effect.acquireRelease(
-      Effect.sync(() => options.client.duplicate({ lazyConnect: false })),
-      (redis) => Effect.sync(() => redis.disconnect())
-    )
-    // Swallow connection errors: the breaker and the fallback handle them; unhandled 'error' events would crash.
-    commands.on("error", () => {})
-    subscriber.on("error", () => {})
 
     // Waiters for a publication: resolved on every message of the channel.
     let published = Deferred.unsafeMake<void>(FiberId.none)
-    subscriber.on("message", (channel: string) => {
-      if (channel !== keys.channel) return
-      const current = published
-      published = Deferred.unsafeMake<void>(FiberId.none)
-      Deferred.unsafeDone(current, Exit.void)
-    })
-    yield* Effect.promise(() => subscriber.subscribe(keys.channel).catch(() => 0))
-    // Give a fresh connection a moment; the breaker covers one that never comes.
-    yield* Effect.promise(() =>
-      commands.status === "ready"
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-          const onReady = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-          const timer = setTimeout(() => {
-            commands.off("ready", onReady)
-            resolve()
-          }, 1000)
-          timer.unref()
-          commands.once("ready", onReady)
+    yield* Effect.acquireRelease(
+      Effect.promise(() =>
+        adapter.subscribe(keys.channel, () => {
+          const current = published
+          published = Deferred.unsafeMake<void>(FiberId.none)
+          Deferred.unsafeDone(current, Exit.void)
         })
+      ),
+      (subscription) => Effect.sync(() => subscription.close())
     )
+    // Give a fresh connection a moment; the breaker covers one that never comes.
+    yield* Effect.promise(() => commands.ready(1000))
 
     const breaker = { failures: 0, openUntil: 0 }
-    const call = <A>(f: (redis: Redis) => Promise<A>): Effect.Effect<A, Unavailable> =>
+    const send = (script: string, scriptKeys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
+      Effect.tryPromise({
+        try: () => commands.eval(script, scriptKeys, args.map(String)),
+        catch: () => new Unavailable()
+      })
+        .pipe(Effect.timeoutFail({ duration: commandTimeout, onTimeout: () => new Unavailable() }))
+    const call = (
+      script: string,
+      scriptKeys: ReadonlyArray<string>,
+      args: ReadonlyArray<string | number>
+    ): Effect.Effect<unknown, Unavailable> =>
       Effect.suspend(() => {
-        if (now() < breaker.openUntil) return Effect.fail(new Unavailable())
-        return Effect.tryPromise({ try: () => f(commands), catch: () => new Unavailable() }).pipe(
-          Effect.timeoutFail({ duration: commandTimeout, onTimeout: () => new Unavailable() }),
+        if (monotonic() < breaker.openUntil) return Effect.fail(new Unavailable())
+        return send(script, scriptKeys, args).pipe(
           Effect.tapBoth({
             onSuccess: () => Effect.sync(() => void (breaker.failures = 0)),
             onFailure: () =>
@@ -212,7 +285,7 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
                 breaker.failures++
                 if (breaker.failures < threshold) return Effect.void
                 breaker.failures = 0
-                breaker.openUntil = now() + cooldownMillis
+                breaker.openUntil = monotonic() + cooldownMillis
                 return Effect.logWarning("Redis token store unavailable: skipping it for a while").pipe(
                   Effect.annotateLogs({ cooldownMillis })
                 )
@@ -221,21 +294,44 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
         )
       })
 
-    const readRaw = call((redis) => redis.get(keys.token))
-    const open = (raw: string | null) => (raw === null ? Effect.succeedNone : sealer.open(raw))
+    const integer = (u: unknown): number => (typeof u === "number" ? u : Number(u))
 
-    const read: Effect.Effect<Option.Option<AccessToken>> = readRaw.pipe(
-      Effect.flatMap(open),
+    // The entry, read by the script: `unreadable` when one is there that must be replaced.
+    const readEntry: Effect.Effect<
+      { readonly token: Option.Option<AccessToken>; readonly unreadable: boolean },
+      Unavailable
+    > = Effect.flatMap(call(readScript, [keys.token, keys.refused], [maxEntryBytes]), (reply) => {
+      const [raw, ttlReply] = Array.isArray(reply) ? reply : []
+      const ttl = integer(ttlReply)
+      if (ttl === -3 || ttl === -4) return Effect.succeed({ token: Option.none(), unreadable: true })
+      if (typeof raw !== "string" || raw === "" || !(ttl > 0)) {
+        return Effect.succeed({ token: Option.none(), unreadable: false })
+      }
+      return Effect.map(sealer.open(raw), (opened) => ({
+        // The entry's own expiry, on the server's clock, bounds the token's: a publisher whose clock is
+        // fast cannot make the fleet serve a token past its end.
+        token: Option.map(opened, (token) =>
+          token.expiresAt > now() + ttl ? new AccessToken({ ...token, expiresAt: now() + ttl }) : token),
+        unreadable: Option.isNone(opened)
+      }))
+    })
+
+    const read: Effect.Effect<Option.Option<AccessToken>> = readEntry.pipe(
+      Effect.map((entry) =>
+        entry.token
+      ),
       Effect.orElseSucceed(() => Option.none<AccessToken>())
     )
 
-    const readNotBefore: Effect.Effect<number> = call((redis) => redis.get(keys.notBefore)).pipe(
-      Effect.map((raw) => {
-        const n = raw === null ? 0 : Number(raw)
-        return Number.isFinite(n) && n > 0 ? n : 0
+    const readBackoff: Effect.Effect<number> = call(readBackoffScript, [keys.backoff], []).pipe(
+      Effect.map((reply) => {
+        const ttl = integer(reply)
+        return Number.isFinite(ttl) && ttl > 0 ? Math.min(ttl, context.maxBackoffMillis) : 0
       }),
       Effect.orElseSucceed(() => 0)
     )
+
+    const release = (owner: string) => call(releaseScript, [keys.lease], [owner])
 
     const lease = <E>(
       fetch: Effect.Effect<AccessToken, E>,
@@ -243,97 +339,94 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     ): Effect.Effect<AccessToken, E | RateLimited> =>
       Effect.gen(function*() {
         const owner = randomId()
+        // A waiter gives up after the lease time (and one poll) and fetches locally: nothing in the
+        // store can keep a caller waiting longer.
+        const giveUpAt = monotonic() + leaseTtlMillis + Duration.toMillis(pollInterval)
         while (true) {
-          const acquired = yield* Effect.either(
-            call((redis) => redis.set(keys.lease, owner, "PX", leaseTtlMillis, "NX"))
-          )
-          if (acquired._tag === "Left") return yield* TokenStore.fetchLocally("Redis", fetch)
-          if (acquired.right === "OK") {
-            const raw = yield* Effect.orElseSucceed(readRaw, () => null)
-            const current = yield* open(raw)
-            if (Option.isSome(current) && isFresh(current.value)) {
-              yield* Effect.ignore(call((redis) => redis.eval(releaseScript, 1, keys.lease, owner)))
-              return current.value
+          const acquired = yield* Effect.either(call(acquireScript, [keys.lease], [owner, leaseTtlMillis]))
+          if (acquired._tag === "Left") {
+            // A SET that timed out can still land: release it, owner-checked, on the same connection
+            // (so after it), past the breaker, and without waiting for the answer.
+            yield* Effect.forkDaemon(Effect.ignore(send(releaseScript, [keys.lease], [owner])))
+            return yield* TokenStore.fetchLocally("Redis", fetch)
+          }
+          if (integer(acquired.right) >= 1) {
+            const entry = yield* Effect.orElseSucceed(readEntry, () => ({ token: Option.none(), unreadable: false }))
+            if (Option.isSome(entry.token) && isFresh(entry.token.value)) {
+              yield* Effect.ignore(release(owner))
+              return entry.token.value
             }
-            const unreadable = raw !== null && Option.isNone(current)
+            const renewEvery = Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3)))
             const renew = yield* Effect.fork(
-              Effect.repeat(
-                Effect.ignore(call((redis) => redis.eval(renewScript, 1, keys.lease, owner, leaseTtlMillis))),
-                { schedule: Schedule.spaced(Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3)))) }
-              ).pipe(Effect.delay(Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3)))))
+              Effect.repeat(Effect.ignore(call(renewScript, [keys.lease], [owner, leaseTtlMillis])), {
+                schedule: Schedule.spaced(renewEvery)
+              }).pipe(Effect.delay(renewEvery))
             )
             // An interrupted holder (its service closing) releases the lease at once, so the fleet
             // need not wait out the lease.
-            const exit = yield* Effect.exit(
-              Effect.onInterrupt(
-                fetch,
-                () => Effect.ignore(call((redis) => redis.eval(releaseScript, 1, keys.lease, owner)))
-              )
-            )
+            const exit = yield* Effect.exit(Effect.onInterrupt(fetch, () => Effect.ignore(release(owner))))
             yield* Fiber.interrupt(renew)
             if (Exit.isFailure(exit)) {
-              yield* Effect.ignore(call((redis) => redis.eval(releaseScript, 1, keys.lease, owner)))
+              yield* Effect.ignore(release(owner))
               return yield* exit
             }
             const token = exit.value
-            const entry = yield* sealer.seal(token)
+            const sealed = yield* sealer.seal(token)
             const ttl = Math.max(1, token.expiresAt - now())
-            yield* Effect.ignore(
-              call((redis) =>
-                redis.eval(
-                  publishScript,
-                  2,
-                  keys.token,
-                  keys.lease,
-                  owner,
-                  entry,
-                  String(token.issuedAt),
-                  ttl,
-                  keys.channel,
-                  unreadable ? "1" : "0"
-                )
-              )
+            const written = yield* Effect.either(
+              call(publishScript, [keys.token, keys.lease], [
+                owner,
+                sealed,
+                ttl,
+                keys.channel,
+                entry.unreadable ? "1" : "0"
+              ])
             )
+            if (written._tag === "Left") {
+              yield* Effect.logWarning("Redis token store: publishing the token failed; the lease is released")
+              yield* Effect.forkDaemon(Effect.ignore(send(releaseScript, [keys.lease], [owner])))
+            }
             return token
           }
-          // Another process holds the lease: wait for its publication, as long as its lease lives.
-          const deadline = now() + leaseTtlMillis + Duration.toMillis(pollInterval)
-          while (now() < deadline) {
+          // Another process holds the lease: wait for its publication while its lease lives.
+          let again = false
+          while (monotonic() < giveUpAt) {
             yield* Effect.raceFirst(Deferred.await(published), Effect.sleep(pollInterval))
             const shared = yield* read
             if (Option.isSome(shared) && isFresh(shared.value)) return shared.value
-            const notBefore = yield* readNotBefore
-            if (notBefore > now()) {
-              return yield* new RateLimited({ retryAfter: Duration.millis(notBefore - now()) })
-            }
-            const holder = yield* Effect.either(call((redis) => redis.get(keys.lease)))
+            const backoff = yield* readBackoff
+            if (backoff > 0) return yield* new RateLimited({ retryAfter: Duration.millis(backoff) })
+            const holder = yield* Effect.either(call(leaseTtlScript, [keys.lease], []))
             if (holder._tag === "Left") return yield* TokenStore.fetchLocally("Redis", fetch)
-            if (holder.right === null) break
+            const left = integer(holder.right)
+            // Gone, or stale (no expiry, or longer than a lease): try to take it.
+            if (left === -2 || left === -1 || left > leaseTtlMillis) {
+              again = true
+              break
+            }
+          }
+          if (!again) {
+            yield* Effect.logWarning(
+              "Redis token store: the lease holder did not publish within the lease time; fetching the token locally"
+            )
+            return yield* fetch
           }
         }
       })
 
     const invalidate = (token: AccessToken): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const current = yield* read
-        if (Option.isSome(current) && Equal.equals(current.value.token, token.token)) {
-          yield* Effect.ignore(call((redis) => redis.eval(invalidateScript, 1, keys.token, String(token.issuedAt))))
-        }
-      })
-
-    const publishNotBefore = (epochMillis: number): Effect.Effect<void> =>
       Effect.ignore(
-        call((redis) =>
-          redis.eval(notBeforeScript, 1, keys.notBefore, String(epochMillis), Math.max(1, epochMillis - now()))
-        )
+        call(invalidateScript, [keys.token, keys.refused], [
+          String(token.issuedAt),
+          Math.max(1, token.expiresAt - now())
+        ])
       )
 
-    const store: TokenStore.TokenStore = {
-      read,
-      lease,
-      invalidate,
-      readBackoff: Effect.map(readNotBefore, (at) => Math.min(context.maxBackoffMillis, Math.max(0, at - now()))),
-      publishBackoff: (delay: number) => publishNotBefore(now() + Math.min(context.maxBackoffMillis, delay))
+    const publishBackoff = (delayMillis: number): Effect.Effect<void> => {
+      const delay = Math.min(context.maxBackoffMillis, Math.max(0, Math.ceil(delayMillis)))
+      return delay <= 0 ? Effect.void : Effect.ignore(call(publishBackoffScript, [keys.backoff], [delay]))
     }
+
+    const store: TokenStore.TokenStore = { read, lease, invalidate, readBackoff, publishBackoff }
     return store
   })

@@ -61,7 +61,7 @@ describeRedis("RedisStore against a real redis-server", () => {
       const keys = yield* Effect.promise(() => redis.keys("*"))
       const key = yield* storeKeyOf(simulator)
       assert.isTrue(keys.length > 0)
-      assert.isTrue(keys.every((k) => k.startsWith(`zuora-oauth:${key}:`)))
+      assert.isTrue(keys.every((k) => k.startsWith(`zuora-oauth:{${key}}:`)))
       const secret = ZuoraSimulator.defaultClient.clientSecret
       for (const k of keys) {
         assert.notInclude(k, secret)
@@ -88,7 +88,7 @@ describeRedis("RedisStore against a real redis-server", () => {
       })
       const redis = yield* connect(server)
       const key = yield* storeKeyOf(simulator)
-      const tokenKey = `zuora-oauth:${key}:token`
+      const tokenKey = `zuora-oauth:{${key}}:token`
 
       // A genuine entry to tamper with, and one sealed for another client id.
       const genuine = yield* Effect.scoped(Effect.gen(function*() {
@@ -105,7 +105,7 @@ describeRedis("RedisStore against a real redis-server", () => {
         const s = yield* service(simulator, yield* connect(server), {}, otherCredentials)
         yield* s.get
         const otherKey = yield* TokenStore.deriveKey({ baseUrl: simulator.baseUrl, clientId: "other-client" })
-        return (yield* Effect.promise(() => redis.get(`zuora-oauth:${otherKey}:token`)))!
+        return (yield* Effect.promise(() => redis.get(`zuora-oauth:{${otherKey}}:token`)))!
       }))
       const parts = genuine.split(".")
       const flipped = parts[4]!.startsWith("A") ? `B${parts[4]!.slice(1)}` : `A${parts[4]!.slice(1)}`
@@ -137,7 +137,7 @@ describeRedis("RedisStore against a real redis-server", () => {
       yield* a.get
       const redis = yield* connect(server)
       const key = yield* storeKeyOf(simulator)
-      const entry = (yield* Effect.promise(() => redis.get(`zuora-oauth:${key}:token`)))!
+      const entry = (yield* Effect.promise(() => redis.get(`zuora-oauth:{${key}}:token`)))!
       assert.strictEqual(entry.split(".")[2], "k2026a")
       // Rotation: a service sealing with key2 but still opening key1 reuses the entry.
       const b = yield* service(simulator, yield* connect(server), { keys: [key2, key1] })
