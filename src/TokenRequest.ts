@@ -56,6 +56,16 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** The largest response body read, in bytes. Default 64 KiB. */
   readonly maxBodyBytes?: number | undefined
+  /**
+   * The client secret travels only through the library's guarded `fetch`: the form with the secret is
+   * the body as the request leaves, to the environment's origin, never across a redirect; the request
+   * your `HttpClient` and its transforms see carries the form without it. A client that does not send
+   * through `FetchHttpClient`'s fetch (a Node `http` client, or a `Fetch` provided inside your client)
+   * would send the form without the secret: the request fails with `InvalidConfiguration` (setting
+   * `HttpClient`). `true` trusts your client with the secret instead: it is in the request's body.
+   * Default false.
+   */
+  readonly trustHttpClient?: boolean | undefined
 }
 
 /**
@@ -89,6 +99,7 @@ interface Prepared {
   readonly trackId: string | undefined
   readonly timeout: Duration.Duration
   readonly maxBodyBytes: number
+  readonly trustHttpClient: boolean
 }
 
 /**
@@ -118,26 +129,33 @@ export const validateOptions = (options: Options = {}): Either.Either<Prepared, 
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024 || maxBodyBytes > 67_108_864) {
     return fail("maxBodyBytes", "must be an integer from 1024 to 64 MiB")
   }
-  return Either.right({ headers: Headers.fromInput(out), trackId, timeout: timeout.value, maxBodyBytes })
+  if (options.trustHttpClient !== undefined && typeof options.trustHttpClient !== "boolean") {
+    return fail("trustHttpClient", "must be a boolean")
+  }
+  return Either.right({
+    headers: Headers.fromInput(out),
+    trackId,
+    timeout: timeout.value,
+    maxBodyBytes,
+    trustHttpClient: options.trustHttpClient === true
+  })
 }
 
 const encoder = new TextEncoder()
 
 const allHeaders: ReadonlyArray<RegExp> = [/./]
 
-// The single point where the client secret leaves its Redacted wrapper: it is written into the form
-// body of the request and nowhere else.
-const formBody = (credentials: ZuoraCredentials.ZuoraCredentials): HttpBody.HttpBody =>
-  HttpBody.uint8Array(
-    encoder.encode(
-      new URLSearchParams({
-        client_id: credentials.clientId,
-        client_secret: Redacted.value(credentials.clientSecret),
-        grant_type: "client_credentials"
-      }).toString()
-    ),
-    "application/x-www-form-urlencoded"
-  )
+// The single point where the client secret leaves its Redacted wrapper: the form as it goes on the
+// wire, written by the guarded fetch (or, for a trusted client, the request's body) and nowhere else.
+const formText = (credentials: ZuoraCredentials.ZuoraCredentials, withSecret: boolean): string =>
+  new URLSearchParams({
+    client_id: credentials.clientId,
+    ...(withSecret ? { client_secret: Redacted.value(credentials.clientSecret) } : {}),
+    grant_type: "client_credentials"
+  }).toString()
+
+const formBody = (credentials: ZuoraCredentials.ZuoraCredentials, withSecret: boolean): HttpBody.HttpBody =>
+  HttpBody.uint8Array(encoder.encode(formText(credentials, withSecret)), "application/x-www-form-urlencoded")
 
 /**
  * Builds the `/oauth/token` request. The body carries the credentials; the URL never does.
@@ -151,7 +169,7 @@ export const makeRequest = (
 ): HttpClientRequest.HttpClientRequest =>
   HttpClientRequest.post(`${credentials.environment.baseUrl}/oauth/token`, {
     headers: prepared.headers,
-    body: formBody(credentials)
+    body: formBody(credentials, prepared.trustHttpClient)
   })
 
 // The fetch client merges `FetchHttpClient.RequestInit`'s headers into the request after every request
@@ -279,9 +297,22 @@ const exchange = (
     // exchange ends, a body refused (over the cap, by its content-length too) or never read (a redirect)
     // is aborted and its connection closed, not left to the platform's finaliser.
     const scoped = HttpClient.withScope(HttpClient.mapRequest(client, finalize(request)))
+    // One request, to the environment's origin only; redirects are answers, never followed, by fetch or by
+    // a redirect-following client the app built: a 307 would re-post the secret to whatever host it names.
+    // The secret is in the body only as the guarded fetch sends it (unless the app trusts its client).
     const response = yield* scoped.execute(request).pipe(
       Effect.locally(Headers.currentRedactedNames, allHeaders),
-      withoutRequestInitHeaders
+      withoutRequestInitHeaders,
+      body.guardExchange(
+        originOf(credentials.environment.baseUrl),
+        prepared.trustHttpClient ? undefined : { body: formText(credentials, true) },
+        () =>
+          new InvalidConfiguration({
+            setting: "HttpClient",
+            description:
+              "did not send through FetchHttpClient's fetch (a non-fetch client, or a Fetch provided inside it), which is the only way the client secret travels: provide your fetch as a FetchHttpClient.Fetch layer, or pass request.trustHttpClient: true"
+          })
+      )
     )
     const meta: Meta = {
       status: response.status,
@@ -354,10 +385,7 @@ const exchange = (
         typeof error === "object" && error !== null && "_tag" in error &&
         (error._tag === "RequestError" || error._tag === "ResponseError"),
       (error) => Effect.fail(transportFailure(error, undefined, prepared.trackId))
-    ),
-    // One request, to the environment's origin only; redirects are answers, never followed, by fetch or by
-    // a redirect-following client the app built: a 307 would re-post the secret to whatever host it names.
-    body.guardExchange(originOf(credentials.environment.baseUrl))
+    )
   )
 
 const originOf = (url: string): string | undefined => {

@@ -260,6 +260,16 @@ export interface Options {
   readonly idempotencyKeys?: boolean | undefined
   /** At most one forced token refresh (after a 401) per this interval. Default 30 s. */
   readonly unauthorizedInterval?: Duration.DurationInput | undefined
+  /**
+   * The bearer token travels only through the library's guarded `fetch` (added to the request as it goes
+   * on the wire, to the environment's origin, never across a redirect), so no transform of your
+   * `HttpClient` sees it. A client that does not send through `FetchHttpClient`'s fetch (a Node `http`
+   * client, or a `Fetch` provided inside your client) would send requests without it: such a call fails
+   * with `InvalidConfiguration` (setting `HttpClient`). `true` trusts your client with the token instead:
+   * it is set on the request, and what your client does with it (redirects, mappers) is yours to vouch
+   * for. Default false.
+   */
+  readonly trustHttpClient?: boolean | undefined
   /** Your own policies, applied to the authenticated client. */
   readonly transformClient?: ((client: Service) => Service) | undefined
 }
@@ -341,6 +351,7 @@ export const OptionsSchema = Schema.Struct({
     default: () => defaultRetryPolicy
   }),
   idempotencyKeys: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  trustHttpClient: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   unauthorizedInterval: Schema.optionalWith(options_.DurationInput, { default: () => Duration.seconds(30) })
 })
 
@@ -352,6 +363,7 @@ interface Prepared {
   readonly deadline: Duration.Duration | undefined
   readonly retry: Retry.RetryLimits
   readonly idempotencyKeys: boolean
+  readonly trustHttpClient: boolean
   readonly unauthorizedIntervalMillis: number
   readonly body: body.Limits
 }
@@ -411,6 +423,7 @@ const prepare = (
     deadline: o.deadline === false ? undefined : o.deadline,
     retry: toLimits(o.retryPolicy === false ? RetryPolicy.none : o.retryPolicy),
     idempotencyKeys: o.idempotencyKeys,
+    trustHttpClient: o.trustHttpClient,
     unauthorizedIntervalMillis: Duration.toMillis(o.unauthorizedInterval),
     body: { maxBytes: o.maxBodyBytes === false ? undefined : o.maxBodyBytes, timeout: bodyTimeout }
   })
@@ -609,27 +622,40 @@ export const make = (
       return error
     }
 
-    const sendOnce = (request: HttpClientRequest.HttpClientRequest) =>
-      base.execute(request).pipe(
+    const bypassed = () =>
+      new InvalidConfiguration({
+        setting: "HttpClient",
+        description:
+          "did not send through FetchHttpClient's fetch (a non-fetch client, or a Fetch provided inside it), which is the only way the bearer token travels: provide your fetch as a FetchHttpClient.Fetch layer, or pass trustHttpClient: true"
+      })
+
+    // One request; redirects are returned, never followed (by fetch or by a redirect-following client of
+    // the app's): a token must not cross one, and goes to the environment's origin only. Unless the app
+    // trusts its client with it, the token is added by the guarded fetch itself, as the request leaves.
+    const sendOnce = (request: HttpClientRequest.HttpClientRequest, token: AccessToken | undefined) => {
+      const credentials = token === undefined || prepared.trustHttpClient
+        ? undefined
+        : { headers: { authorization: `Bearer ${Redacted.value(token.token)}` } }
+      return base.execute(request).pipe(
         Effect.timeoutFail({
           duration: prepared.timeout,
           onTimeout: () =>
             new ZuoraTimeout({ method: request.method, path: pathOf(request.url), timeout: prepared.timeout })
         }),
-        // One request; redirects are returned, never followed (by fetch or by a redirect-following
-        // client of the app's): a token must not cross one, and goes to the environment's origin only.
-        body.guardExchange(request.headers["authorization"] === undefined ? undefined : environment.origin),
+        body.guardExchange(token === undefined ? undefined : environment.origin, credentials, bypassed),
         body.releasable
       )
+    }
 
     const unauthorized = (
       request: HttpClientRequest.HttpClientRequest,
       response: HttpClientResponse.HttpClientResponse,
+      token: AccessToken,
       description: string
     ) => {
       const wait = guard.forcedAt + prepared.unauthorizedIntervalMillis -
         Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
-      const requestId = headers.sanitize(response.headers["zuora-request-id"], 128)
+      const requestId = apiError.safeText(response.headers["zuora-request-id"], [Redacted.value(token.token)], 128)
       return new ZuoraUnauthorized({
         status: response.status,
         method: request.method,
@@ -681,8 +707,8 @@ export const make = (
           function*() {
             while (true) {
               const token = zuora ? yield* tokens.get : undefined
-              const outgoing = token === undefined ? ready : authorize(ready, token)
-              const result = yield* Effect.either(sendOnce(outgoing))
+              const outgoing = token === undefined || !prepared.trustHttpClient ? ready : authorize(ready, token)
+              const result = yield* Effect.either(sendOnce(outgoing, token))
               if (Either.isLeft(result)) {
                 const error = scrubError(result.left, token)
                 const transient = error._tag === "ZuoraTimeout" ||
@@ -703,7 +729,7 @@ export const make = (
                     refreshed = true
                     continue
                   }
-                  return yield* unauthorized(outgoing, response, "the token was refused and a fresh one too")
+                  return yield* unauthorized(outgoing, response, token, "the token was refused and a fresh one too")
                 }
                 // A stale token (already replaced by a refresh ahead or another call's refresh): the current
                 // one is tried, once, without using up the forced refresh.
@@ -719,6 +745,7 @@ export const make = (
                   return yield* unauthorized(
                     outgoing,
                     response,
+                    token,
                     refreshed
                       ? "a fresh token was refused too"
                       : "tokens keep being refused; no new token requested yet"

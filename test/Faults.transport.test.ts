@@ -16,6 +16,7 @@ import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as util from "node:util"
+import { takeCredentials } from "../src/internal/body.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as TokenRequest from "../src/TokenRequest.js"
 import * as TokenService from "../src/TokenService.js"
@@ -190,7 +191,10 @@ describe("API client: responses and errors handed back never show the bearer tok
     Effect.gen(function*() {
       const token = "t0k3n-abcdef-0123456789"
       const failing = HttpClient.make((request) =>
-        Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("reset") }))
+        Effect.zipRight(
+          takeCredentials,
+          Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("reset") }))
+        )
       )
       const transport = yield* Effect.flip(Effect.flatMap(zuoraWith(failing), (zuora) => zuora.get("/v1/a")))
       assert.strictEqual(transport._tag, "RequestError")
@@ -231,19 +235,22 @@ describe("API client: the body cap holds on every reader", () => {
   const big = "x".repeat(100_000)
   const streamed = (text: string) =>
     HttpClient.make((request) =>
-      Effect.succeed(HttpClientResponse.fromWeb(
-        request,
-        new Response(
-          new ReadableStream({
-            start(controller) {
-              const bytes = new TextEncoder().encode(text)
-              for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192))
-              controller.close()
-            }
-          }),
-          { status: 200 }
+      Effect.as(
+        takeCredentials,
+        HttpClientResponse.fromWeb(
+          request,
+          new Response(
+            new ReadableStream({
+              start(controller) {
+                const bytes = new TextEncoder().encode(text)
+                for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192))
+                controller.close()
+              }
+            }),
+            { status: 200 }
+          )
         )
-      ))
+      )
     )
 
   it.scoped("a body over maxBodyBytes fails json, text, arrayBuffer and stream with a ResponseError", () =>
@@ -288,17 +295,20 @@ describe("API client: the body cap holds on every reader", () => {
 
 describe("API client: the body read is bounded in time", () => {
   const stalled = HttpClient.make((request) =>
-    Effect.succeed(HttpClientResponse.fromWeb(
-      request,
-      new Response(
-        new ReadableStream({
-          start(controller) {
-            controller.enqueue(new TextEncoder().encode("{\"a\":"))
-          }
-        }),
-        { status: 200 }
+    Effect.as(
+      takeCredentials,
+      HttpClientResponse.fromWeb(
+        request,
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("{\"a\":"))
+            }
+          }),
+          { status: 200 }
+        )
       )
-    ))
+    )
   )
 
   it.scoped("a body that never ends fails the reader with a ResponseError after bodyTimeout (TestClock)", () =>

@@ -107,7 +107,10 @@ describe("leak scan: the secret and the tokens never appear in logs, traces or e
         const issued = (yield* simulator.tokens).map((t) => t.token)
         assert.isAtLeast(issued.length, 2)
         const texts = recorder.texts()
-        assert.isTrue(texts.some((t) => t.channel.includes("http.request.header.authorization")))
+        // The token is added by the library's guarded fetch as the request leaves: the platform's HTTP
+        // span never sees an Authorization header at all.
+        assert.isFalse(texts.some((t) => t.channel.includes("http.request.header.authorization")))
+        assert.isTrue(texts.some((t) => t.channel.includes("http.request.header.")), "request headers were recorded")
         assert.isTrue(texts.some((t) => t.text.includes("RequestError")), "a transport failure was recorded")
         assert.isTrue(texts.some((t) => t.text.includes("ZuoraTimeout")), "a timeout was recorded")
         assert.isTrue(texts.some((t) => t.text.includes("ResponseError")), "a status error was recorded")
@@ -215,9 +218,22 @@ describe("leak scan: the scanner catches a planted leak", () => {
               request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : request.body._tag
             )))
       ).pipe(Layer.provide(FetchHttpClient.layer))
-      yield* recorder.around(
+      // By default the app's client never sees the secret: the guarded fetch writes it as the form leaves.
+      const guarded = Recorder.make()
+      yield* guarded.around(
         Effect.flatMap(
           TokenService.make({ credentials: simulator.credentials }).pipe(Effect.provide(leaky)),
+          (tokens) => tokens.get
+        )
+      )
+      assert.isTrue(guarded.texts().some((t) => t.text.includes("client_id")), "the tap logged the form")
+      assert.strictEqual(Recorder.scan(guarded.texts(), [secret]).length, 0, "without the secret in it")
+      // A client trusted with the secret carries it in the request: the planted leak the scanner must catch.
+      yield* recorder.around(
+        Effect.flatMap(
+          TokenService.make({ credentials: simulator.credentials, request: { trustHttpClient: true } }).pipe(
+            Effect.provide(leaky)
+          ),
           (tokens) => tokens.get
         )
       )

@@ -13,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import * as AccessToken from "../src/AccessToken.js"
+import { takeCredentials } from "../src/internal/body.js"
 import * as headers from "../src/internal/headers.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import { Network, RateLimited, ServerError, TokenError } from "../src/TokenError.js"
@@ -139,7 +140,7 @@ const nullBody = new Set([204, 205, 304])
 const scripted = (answers: ReadonlyArray<Answer>) => {
   let calls = 0
   const client = HttpClient.make((request) =>
-    Effect.suspend(() => {
+    Effect.flatMap(takeCredentials, () => {
       const a = answers[Math.min(calls++, answers.length - 1)]!
       switch (a._tag) {
         case "Hang":

@@ -127,3 +127,95 @@ describe("redirects, through an app's redirect-following HttpClient (issue 13, c
       assert.strictEqual((yield* zuora.stats).tokenRequests, 1)
     }))
 })
+
+describe("a Fetch the app provides inside its own client cannot carry the credentials anywhere", () => {
+  // The app's client sends through a fetch of its own (a logging wrapper), provided inside the client, out
+  // of the library's sight: that fetch follows redirects and sends wherever the app's mappers point.
+  const ownFetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(input, init)
+  const appClient = (rewrite?: (url: string) => string) =>
+    Layer.effect(
+      HttpClient.HttpClient,
+      Effect.map(HttpClient.HttpClient, (client) =>
+        client.pipe(
+          HttpClient.mapRequest((r) => rewrite === undefined ? r : HttpClientRequest.setUrl(r, rewrite(r.url))),
+          HttpClient.transform((send) => Effect.provideService(send, FetchHttpClient.Fetch, ownFetch))
+        ))
+    ).pipe(Layer.provide(FetchHttpClient.layer))
+
+  for (const status of [302, 307, 308]) {
+    it.scopedLive(`an API ${status} to another origin: the other origin gets no token; the call is InvalidConfiguration`, () =>
+      Effect.gen(function*() {
+        const zuora = yield* ZuoraSimulator.make()
+        const elsewhere = yield* ZuoraSimulator.make()
+        const tokens = yield* TokenService.make({ credentials: zuora.credentials }).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+        const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retryPolicy: false }).pipe(
+          Effect.provide(appClient())
+        )
+        yield* zuora.scriptApi(Answer.Redirect({ location: `${elsewhere.baseUrl}/v1/accounts/A00000001`, status }))
+        const error = yield* Effect.flip(client.get("/v1/accounts/A00000001"))
+        assert.strictEqual(error._tag, "InvalidConfiguration")
+        if (error._tag === "InvalidConfiguration") assert.strictEqual(error.setting, "HttpClient")
+        const [token] = yield* zuora.tokens
+        for (const r of [...(yield* zuora.requests), ...(yield* elsewhere.requests)]) {
+          if (r.path === "/oauth/token") continue
+          assert.isUndefined(r.headers["authorization"], `${r.method} ${r.path} carried no token`)
+          assert.notInclude(JSON.stringify(r), token!.token)
+        }
+      }))
+  }
+
+  it.scopedLive("an app mapper pointing at another host: that host never sees a token, even after a 401", () =>
+    Effect.gen(function*() {
+      const zuora = yield* ZuoraSimulator.make()
+      const elsewhere = yield* ZuoraSimulator.make()
+      const tokens = yield* TokenService.make({ credentials: zuora.credentials }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
+      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", retryPolicy: false }).pipe(
+        Effect.provide(appClient((url) => url.replace(zuora.baseUrl, elsewhere.baseUrl)))
+      )
+      const error = yield* Effect.flip(client.get("/v1/accounts/A00000001"))
+      assert.strictEqual(error._tag, "InvalidConfiguration")
+      const seen = yield* elsewhere.requests
+      assert.isAbove(seen.length, 0, "the app's fetch sent the request there")
+      assert.isTrue(seen.every((r) => r.headers["authorization"] === undefined), "without any token")
+    }))
+
+  it.scopedLive("the token request through such a client: no secret leaves; the request is InvalidConfiguration", () =>
+    Effect.gen(function*() {
+      const zuora = yield* ZuoraSimulator.make()
+      const elsewhere = yield* ZuoraSimulator.make()
+      const secret = ZuoraSimulator.defaultClient.clientSecret
+      const tokensThrough = Effect.flatMap(
+        TokenService.make({ credentials: zuora.credentials, retryPolicy: { transient: { maxRetries: 0 } } }),
+        (tokens) => Effect.flip(tokens.get)
+      ).pipe(Effect.provide(appClient()))
+      const plain = yield* tokensThrough
+      assert.strictEqual(plain._tag, "InvalidConfiguration")
+      if (plain._tag === "InvalidConfiguration") assert.strictEqual(plain.setting, "HttpClient")
+      const [sent] = yield* zuora.requests
+      assert.strictEqual(sent?.form["client_id"], zuora.credentials.clientId, "the form went, without the secret")
+      assert.isUndefined(sent?.form["client_secret"])
+      // With a 307 to another host, followed by the app's fetch: still no secret anywhere.
+      yield* zuora.script(Answer.Redirect({ location: `${elsewhere.baseUrl}/oauth/token`, status: 307 }))
+      const redirected = yield* tokensThrough
+      assert.include(["InvalidConfiguration", "Network", "InvalidClient"], redirected._tag)
+      for (const r of [...(yield* zuora.requests), ...(yield* elsewhere.requests)]) {
+        assert.notInclude(r.body, secret)
+        assert.notInclude(JSON.stringify(r.form), secret)
+      }
+    }))
+
+  it.scopedLive("trustHttpClient: true sends the token on the request, for a client that does not use fetch", () =>
+    Effect.gen(function*() {
+      const zuora = yield* ZuoraSimulator.make()
+      const tokens = yield* TokenService.make({ credentials: zuora.credentials, request: { trustHttpClient: true } })
+        .pipe(Effect.provide(appClient()))
+      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12", trustHttpClient: true }).pipe(
+        Effect.provide(appClient())
+      )
+      assert.strictEqual((yield* client.get("/v1/accounts/A00000001")).status, 200)
+    }))
+})

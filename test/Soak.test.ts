@@ -13,6 +13,7 @@ import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
+import { takeCredentials } from "../src/internal/body.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as TokenService from "../src/TokenService.js"
 import { credentials } from "./utils/FakeHttp.js"
@@ -64,56 +65,59 @@ const endpoint = (random: () => number): Endpoint => {
   const stats = { inFlight: 0, maxInFlight: 0, notBefore: 0, earlyRequests: 0 }
   const count = (outcome: string) => (byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1)
   const client = HttpClient.make((request) =>
-    Effect.clockWith((clock) => {
-      const sentAt = clock.unsafeCurrentTimeMillis()
-      requests.push(sentAt)
-      if (sentAt < stats.notBefore) stats.earlyRequests++
-      stats.inFlight++
-      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
-      const latency = 100 + Math.floor(random() * 400)
-      const r = random()
-      const respond = (status: number, body: string, headers: Record<string, string> = {}) =>
-        Effect.as(Effect.sleep(latency), HttpClientResponse.fromWeb(request, new Response(body, { status, headers })))
-      let outcome: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
-      if (r < 0.05) {
-        count("hang")
-        outcome = Effect.never
-      } else if (r < 0.13) {
-        count("reset")
-        outcome = Effect.zipRight(
-          Effect.sleep(latency),
-          Effect.fail(
-            new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNRESET") })
+    Effect.zipRight(
+      takeCredentials,
+      Effect.clockWith((clock) => {
+        const sentAt = clock.unsafeCurrentTimeMillis()
+        requests.push(sentAt)
+        if (sentAt < stats.notBefore) stats.earlyRequests++
+        stats.inFlight++
+        stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
+        const latency = 100 + Math.floor(random() * 400)
+        const r = random()
+        const respond = (status: number, body: string, headers: Record<string, string> = {}) =>
+          Effect.as(Effect.sleep(latency), HttpClientResponse.fromWeb(request, new Response(body, { status, headers })))
+        let outcome: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+        if (r < 0.05) {
+          count("hang")
+          outcome = Effect.never
+        } else if (r < 0.13) {
+          count("reset")
+          outcome = Effect.zipRight(
+            Effect.sleep(latency),
+            Effect.fail(
+              new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNRESET") })
+            )
           )
-        )
-      } else if (r < 0.23) {
-        const status = [500, 502, 503, 504][Math.floor(random() * 4)]!
-        count(String(status))
-        outcome = respond(status, "")
-      } else if (r < 0.37) {
-        count("429")
-        const seconds = random() < 0.7 ? Math.floor(random() * 11) : undefined
-        outcome = respond(429, "", seconds === undefined ? {} : { "retry-after": String(seconds) }).pipe(
-          Effect.tap(() =>
-            Effect.sync(() => {
-              // The server's delay runs from when the client reads the answer.
-              if (seconds !== undefined) {
-                stats.notBefore = Math.max(stats.notBefore, clock.unsafeCurrentTimeMillis() + seconds * 1000)
-              }
-            })
+        } else if (r < 0.23) {
+          const status = [500, 502, 503, 504][Math.floor(random() * 4)]!
+          count(String(status))
+          outcome = respond(status, "")
+        } else if (r < 0.37) {
+          count("429")
+          const seconds = random() < 0.7 ? Math.floor(random() * 11) : undefined
+          outcome = respond(429, "", seconds === undefined ? {} : { "retry-after": String(seconds) }).pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                // The server's delay runs from when the client reads the answer.
+                if (seconds !== undefined) {
+                  stats.notBefore = Math.max(stats.notBefore, clock.unsafeCurrentTimeMillis() + seconds * 1000)
+                }
+              })
+            )
           )
-        )
-      } else {
-        count("200")
-        const token = `tok-${requests.length}-${Math.floor(random() * 1e9).toString(16)}`
-        issued.add(token)
-        outcome = respond(
-          200,
-          JSON.stringify({ access_token: token, expires_in: lifetimeSeconds, token_type: "bearer" })
-        )
-      }
-      return Effect.ensuring(outcome, Effect.sync(() => stats.inFlight--))
-    })
+        } else {
+          count("200")
+          const token = `tok-${requests.length}-${Math.floor(random() * 1e9).toString(16)}`
+          issued.add(token)
+          outcome = respond(
+            200,
+            JSON.stringify({ access_token: token, expires_in: lifetimeSeconds, token_type: "bearer" })
+          )
+        }
+        return Effect.ensuring(outcome, Effect.sync(() => stats.inFlight--))
+      })
+    )
   )
   return { client, requests, issued, byOutcome, stats }
 }

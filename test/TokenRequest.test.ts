@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
+import { takeCredentials } from "../src/internal/body.js"
 import * as TokenRequest from "../src/TokenRequest.js"
 import { credentials, fake, sequence, tokenBody } from "./utils/FakeHttp.js"
 
@@ -337,8 +338,10 @@ describe("TokenRequest: status to error", () => {
 
   it.effect("a transport failure is Network Transport, without the request in it", () =>
     Effect.gen(function*() {
+      // A transport of the library's (it takes the credentials, as the guarded fetch would) that fails.
       const failing = HttpClient.make((request) =>
-        Effect.fail(
+        Effect.zipRight(
+          takeCredentials,
           new HttpClientError.RequestError({
             request,
             reason: "Transport",

@@ -20,6 +20,7 @@ import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -340,6 +341,29 @@ export const guardResponse = (
   release: Effect.Effect<void> = Effect.void
 ): HttpClientResponse.HttpClientResponse => new GuardedResponse(response, request, limits, release)
 
+/** What the guarded fetch adds to the one request of an exchange: the credentials, which travel only there. */
+export interface Credentials {
+  /** Headers set on the request as it is sent (the bearer token). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The body sent in place of the request's own (the token request's form, with the secret). */
+  readonly body?: string | undefined
+}
+
+/**
+ * The credentials of the current exchange, for a transport of the library's own that does not send
+ * through `fetch` (`ZuoraClient.layerTest`'s scripted client): reading them counts as the guarded send.
+ */
+export class ExchangeCredentials extends Context.Tag("effect-zuora-oauth/internal/body/ExchangeCredentials")<
+  ExchangeCredentials,
+  { readonly take: () => Credentials }
+>() {}
+
+/** The credentials of the current exchange, when the library sends any: for the library's own transports. */
+export const takeCredentials: Effect.Effect<Credentials> = Effect.map(
+  Effect.serviceOption(ExchangeCredentials),
+  Option.match({ onNone: () => ({}), onSome: (exchange) => exchange.take() })
+)
+
 /**
  * Runs `effect` (one exchange: one request) with a guarded `fetch`: the one found in the context (or the
  * global one), wrapped so that
@@ -351,45 +375,84 @@ export const guardResponse = (
  *   wraps) gets the same 3xx answer again instead of a second request, so the 3xx reaches the library,
  *   whose callers see it; nothing more goes on the wire, to another origin or to the same one. The same
  *   request may be sent again otherwise (an app's retry transform), never to another URL;
- * - with `origin`, a request to any other origin is refused before it is sent.
+ * - with `origin`, a request to any other origin is refused before it is sent;
+ * - `credentials` (the bearer token, the form with the secret) are added here, to the request as it
+ *   goes on the wire, and nowhere else: no transform of the app's client ever sees them, and a client
+ *   that does not send through this fetch (a non-fetch client, or a `Fetch` the app provides inside its
+ *   client) sends the request without them. That is detected: `onBypass` is the exchange's failure.
  *
- * This holds for every `HttpClient` that sends through `FetchHttpClient`'s `fetch` (the platform's fetch
- * client, whatever transforms the app applies to it). A client that does not (a Node `http` client)
- * reads no `FetchHttpClient.Fetch`, and gets no such guard. No `RequestInit` is provided here, so the
- * fetch client's own (a proxy dispatcher, a CA, mTLS) still applies.
+ * No `RequestInit` is provided here, so the fetch client's own (a proxy dispatcher, a CA, mTLS) still
+ * applies.
  */
-export const guardExchange =
-  (origin: string | undefined) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.flatMap(Effect.serviceOption(FetchHttpClient.Fetch), (given) => {
-      const inner = Option.isSome(given) ? given.value : globalThis.fetch
-      let redirect: Response | undefined
-      let first: string | undefined
-      const guarded: typeof globalThis.fetch = (input, init) => {
-        const target = typeof input === "string" ? input : input instanceof URL ? input.href : input.url
-        if (redirect !== undefined) {
-          // A redirect followed by a client above fetch: the same answer again, nothing sent.
-          return Promise.resolve(
-            new Response(null, { status: redirect.status, statusText: redirect.statusText, headers: redirect.headers })
-          )
-        }
-        // The same request again (a retry of the app's) may go; any other URL is not this exchange's.
-        if (first !== undefined && target !== first) {
-          return Promise.reject(new TypeError("effect-zuora-oauth sends one request per exchange"))
-        }
-        let targetOrigin: string
-        try {
-          targetOrigin = new URL(target).origin
-        } catch {
-          return Promise.reject(new TypeError("effect-zuora-oauth refused an unparsable URL"))
-        }
-        if (origin !== undefined && targetOrigin !== origin) {
-          return Promise.reject(new TypeError(`effect-zuora-oauth sends credentials to ${origin} only`))
-        }
-        first = target
-        return inner(input, { ...init, redirect: "manual" }).then((response) => {
-          if (response.status >= 300 && response.status < 400) redirect = response
-          return response
-        })
+export const guardExchange = <E2 = never>(
+  origin: string | undefined,
+  credentials?: Credentials | undefined,
+  onBypass?: (() => E2) | undefined
+) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | E2, R> =>
+  Effect.flatMap(Effect.serviceOption(FetchHttpClient.Fetch), (given) => {
+    const inner = Option.isSome(given) ? given.value : globalThis.fetch
+    let redirect: Response | undefined
+    let first: string | undefined
+    let sent = false
+    const guarded: typeof globalThis.fetch = (input, init) => {
+      // The client sends through this fetch: whatever is decided below, it is not bypassed.
+      sent = true
+      const target = typeof input === "string" ? input : input instanceof URL ? input.href : input.url
+      if (redirect !== undefined) {
+        // A redirect followed by a client above fetch: the same answer again, nothing sent.
+        return Promise.resolve(
+          new Response(null, { status: redirect.status, statusText: redirect.statusText, headers: redirect.headers })
+        )
       }
-      return Effect.provideService(effect, FetchHttpClient.Fetch, guarded)
+      // The same request again (a retry of the app's) may go; any other URL is not this exchange's.
+      if (first !== undefined && target !== first) {
+        return Promise.reject(new TypeError("effect-zuora-oauth sends one request per exchange"))
+      }
+      let targetOrigin: string
+      try {
+        targetOrigin = new URL(target).origin
+      } catch {
+        return Promise.reject(new TypeError("effect-zuora-oauth refused an unparsable URL"))
+      }
+      if (origin !== undefined && targetOrigin !== origin) {
+        return Promise.reject(new TypeError(`effect-zuora-oauth sends credentials to ${origin} only`))
+      }
+      first = target
+      let out: RequestInit = { ...init, redirect: "manual" }
+      if (credentials?.headers !== undefined) {
+        const merged = new globalThis.Headers(init?.headers)
+        for (const [name, value] of Object.entries(credentials.headers)) merged.set(name, value)
+        out = { ...out, headers: merged }
+      }
+      if (credentials?.body !== undefined) out = { ...out, body: credentials.body }
+      return inner(input, out).then((response) => {
+        if (response.status >= 300 && response.status < 400) redirect = response
+        return response
+      })
+    }
+    const exchange = {
+      take: (): Credentials => {
+        sent = true
+        return credentials ?? {}
+      }
+    }
+    const guardedEffect = Effect.provideService(
+      Effect.provideService(effect, FetchHttpClient.Fetch, guarded),
+      ExchangeCredentials,
+      exchange
+    )
+    if (credentials === undefined || onBypass === undefined) return guardedEffect
+    // Sent, or failed, without going through the guarded fetch: the client is not one the credentials
+    // can travel through (the request went without them).
+    return Effect.matchCauseEffect(guardedEffect, {
+      onSuccess: (a): Effect.Effect<A, E | E2> => (sent ? Effect.succeed(a) : Effect.fail(onBypass())),
+      onFailure: (cause): Effect.Effect<A, E | E2> => {
+        if (sent) return Effect.failCause(cause)
+        const failure = Cause.failureOption(cause)
+        return Option.isSome(failure) && HttpClientError.isHttpClientError(failure.value)
+          ? Effect.fail(onBypass())
+          : Effect.failCause(cause)
+      }
     })
+  })

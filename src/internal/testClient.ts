@@ -8,7 +8,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
+import { takeCredentials } from "./body.js"
 import { compile, type Compiled, matches } from "./routes.js"
+
+const lowerCased = (headers: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]))
 
 import type { TestRequest, TestResponse, TestRoute, TestRoutes } from "../ZuoraClient.js"
 
@@ -76,13 +80,14 @@ export const make = (routes: TestRoutes): {
     )
   }
   const client = HttpClient.make((request, url) =>
-    Effect.suspend(() => {
-      const text = bodyText(request.body)
+    Effect.flatMap(takeCredentials, (credentials) => {
+      const text = credentials.body ?? bodyText(request.body)
       const base = {
         method: request.method,
         path: url.pathname,
         query: url.searchParams,
-        headers: { ...request.headers },
+        // The bearer token as the library's transport adds it, as it leaves.
+        headers: { ...request.headers, ...lowerCased(credentials.headers ?? {}) },
         body: text,
         json: parse(text)
       }

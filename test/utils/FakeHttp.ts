@@ -1,8 +1,9 @@
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import { takeCredentials } from "../../src/internal/body.js"
 import type * as ZuoraCredentials from "../../src/ZuoraCredentials.js"
 
 export interface Reply {
@@ -43,9 +44,15 @@ const decoder = new TextDecoder()
 /** A fake HttpClient answering from `reply` and recording what it was sent. */
 export const fake = (reply: (seen: Seen, index: number) => Reply | Effect.Effect<Reply>) => {
   const seen: Array<Seen> = []
-  const client = HttpClient.make((request, url) =>
+  const client = HttpClient.make((given, url) =>
     Effect.gen(function*() {
-      const body = request.body._tag === "Uint8Array" ? decoder.decode(request.body.body) : ""
+      // What the library's guarded transport adds as the request leaves (the bearer token, the form
+      // with the secret): this fake is a transport of the library's, so it takes them as fetch would.
+      const credentials = yield* takeCredentials
+      const request = credentials.headers === undefined
+        ? given
+        : HttpClientRequest.setHeaders(given, credentials.headers)
+      const body = credentials.body ?? (request.body._tag === "Uint8Array" ? decoder.decode(request.body.body) : "")
       const entry = { request, url, body }
       seen.push(entry)
       const out = reply(entry, seen.length - 1)
