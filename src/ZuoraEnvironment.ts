@@ -123,7 +123,7 @@ export const isLoopbackHost = (hostname: string): boolean => {
 
 /**
  * Validates a custom base URL: absolute, `https` (or `http` on a loopback host), no credentials, no
- * query and no fragment. A trailing slash is dropped.
+ * query and no fragment. A trailing slash is dropped. A failure says what is wrong, never the value.
  *
  * @since 0.1.0
  * @category Constructors
@@ -141,9 +141,8 @@ export const fromBaseUrl = (
   } catch {
     return fail("is not an absolute URL")
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return fail(`must use https, not ${url.protocol.slice(0, -1)}`)
-  }
+  // The scheme is not named: what was given may not be a URL at all, but a secret holding "://".
+  if (url.protocol !== "https:" && url.protocol !== "http:") return fail("must use https")
   if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
     return fail("must use https (plain http is allowed only for localhost, 127.0.0.0/8 and ::1)")
   }
@@ -153,9 +152,16 @@ export const fromBaseUrl = (
   return Either.right({ name: "custom", code: undefined, baseUrl: `${url.origin}${path}`, origin: url.origin })
 }
 
+const expected = `expected one of ${all.map((env) => env.name).join(", ")} or a Zuora SDK code (${
+  all.map((env) => env.code).join(", ")
+}); for a custom base URL, set ZUORA_BASE_URL, pass --base-url, or give the URL (https://…) as the environment`
+
 /**
  * Finds a documented environment by its config name (`eu-production`) or Zuora SDK code
  * (`PROD_EU`), case-insensitively.
+ *
+ * An unknown name fails with `InvalidConfiguration` that lists the known names and never shows the
+ * value given (its length at most): a secret pasted into the wrong variable or flag must not be printed.
  *
  * @since 0.1.0
  * @category Constructors
@@ -165,20 +171,16 @@ export const fromName = (
   setting = "environment"
 ): Either.Either<ZuoraEnvironment, InvalidConfiguration> => {
   const found = byKey.get(input.trim().toLowerCase()) ?? byKey.get(input.trim().toUpperCase())
-  return found === undefined
-    ? Either.left(
-      new InvalidConfiguration({
-        setting,
-        description: `unknown environment "${input.slice(0, 64)}"; expected one of ${
-          all.map((env) => env.name).join(", ")
-        } or a Zuora SDK code (${all.map((env) => env.code).join(", ")})`
-      })
-    )
-    : Either.right(found)
+  if (found !== undefined) return Either.right(found)
+  const given = input.trim() === ""
+    ? "is empty"
+    : `is not a known environment (the value, ${input.length} characters, is not shown)`
+  return Either.left(new InvalidConfiguration({ setting, description: `${given}; ${expected}` }))
 }
 
 /**
- * Reads an environment from a name, an SDK code or a base URL (anything containing `://`).
+ * Reads an environment from a name, an SDK code or a base URL (anything containing `://`). Neither
+ * failure shows the value given.
  *
  * @since 0.1.0
  * @category Constructors

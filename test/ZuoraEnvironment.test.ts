@@ -1,5 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Inspectable from "effect/Inspectable"
+import * as Redacted from "effect/Redacted"
+import type { InvalidConfiguration } from "../src/TokenError.js"
+import * as ZuoraCredentials from "../src/ZuoraCredentials.js"
 import * as ZuoraEnvironment from "../src/ZuoraEnvironment.js"
 
 const table: ReadonlyArray<readonly [string, string, string]> = [
@@ -28,15 +34,62 @@ describe("ZuoraEnvironment", () => {
     }
   })
 
-  it("an unknown name is InvalidConfiguration listing the valid ones", () => {
+  it("an unknown name is InvalidConfiguration listing the valid ones, and saying where a base URL goes", () => {
     const result = ZuoraEnvironment.fromName("us-prod")
     assert.isTrue(Either.isLeft(result))
     if (Either.isLeft(result)) {
       assert.strictEqual(result.left._tag, "InvalidConfiguration")
+      assert.strictEqual(result.left.setting, "environment")
       assert.include(result.left.message, "us-production-cloud1")
       assert.include(result.left.message, "PROD_NA")
+      assert.include(result.left.message, "ZUORA_BASE_URL")
+      assert.include(result.left.message, "--base-url")
+      assert.include(result.left.message, "7 characters")
+      assert.notInclude(result.left.message, "us-prod\"")
     }
+    const empty = ZuoraEnvironment.fromName("  ", "ZUORA_ENVIRONMENT")
+    assert.isTrue(Either.isLeft(empty) && empty.left.description.startsWith("is empty"))
   })
+
+  it.effect("an unknown environment is never echoed: a secret pasted there is not printed", () =>
+    Effect.gen(function*() {
+      const pasted = "s3cr3t-Value+/=K9xQ"
+      const renderings = (error: InvalidConfiguration) =>
+        [error.message, error.description, String(error), JSON.stringify(error), Inspectable.format(error)].join("\n")
+      const failures: Array<InvalidConfiguration> = []
+      for (const input of [pasted, ` ${pasted}\n`, pasted.slice(0, 12), `${pasted}${pasted}`.repeat(10)]) {
+        for (const result of [ZuoraEnvironment.fromName(input), ZuoraEnvironment.fromName(input, "--env")]) {
+          assert.isTrue(Either.isLeft(result), input)
+          if (Either.isLeft(result)) failures.push(result.left)
+        }
+        failures.push(yield* Effect.flip(ZuoraEnvironment.parse(input)))
+        const credentials = ZuoraCredentials.make({
+          clientId: "client-1",
+          clientSecret: Redacted.make("client-secret"),
+          environment: input
+        })
+        assert.isTrue(Either.isLeft(credentials), input)
+        if (Either.isLeft(credentials)) failures.push(credentials.left)
+      }
+      // Not a URL, but holding "://": the scheme is not named either.
+      failures.push(yield* Effect.flip(ZuoraEnvironment.parse(`${pasted}://x`)))
+      for (const variable of ["ZUORA_ENVIRONMENT", "ZUORA_BASE_URL"]) {
+        failures.push(
+          yield* ZuoraCredentials.load().pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(
+              new Map([["ZUORA_CLIENT_ID", "client-1"], ["ZUORA_CLIENT_SECRET", "client-secret"], [variable, pasted]])
+            )),
+            Effect.flip
+          )
+        )
+      }
+      assert.strictEqual(failures.length, 4 * 4 + 3)
+      for (const failure of failures) {
+        assert.strictEqual(failure._tag, "InvalidConfiguration")
+        const text = renderings(failure)
+        for (const part of [pasted, pasted.slice(0, 6), "s3cr3t", "K9xQ"]) assert.notInclude(text, part, text)
+      }
+    }))
 
   it("accepts https base URLs and plain http only on loopback hosts", () => {
     const ok = [

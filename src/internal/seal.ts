@@ -49,7 +49,12 @@ const fromB64url = (text: string): Uint8Array<ArrayBuffer> | undefined => {
 const encodeToken = Schema.encodeSync(AccessToken)
 const decodeToken = Schema.decodeUnknownEither(AccessToken)
 
-/** Makes a sealer for one store key. Explicit keys, when given, seal with the first and open with any. */
+/**
+ * Makes a sealer for one store key. Explicit keys, when given, seal with the first and open with any.
+ * Their ids must differ: of two keys under one id only the last would be kept, so the first would not
+ * seal and entries sealed with it elsewhere would not open. Duplicates are refused at build
+ * (`InvalidConfiguration` on `keys`, naming the id, never a key).
+ */
 export const make = (options: {
   readonly storeKey: string
   readonly clientSecret: Redacted.Redacted<string>
@@ -63,6 +68,17 @@ export const make = (options: {
         new InvalidConfiguration({
           setting: `keys[${index}]`,
           description: "a sealing key needs an id of 1 to 32 [A-Za-z0-9_-] and 32 bytes of base64"
+        })
+      )
+    }
+    const first = explicit.findIndex(([id]) => id === k.id)
+    if (first >= 0) {
+      // An id is not secret (every sealed entry carries it in clear); the key material is never shown.
+      return Effect.fail(
+        new InvalidConfiguration({
+          setting: "keys",
+          description:
+            `the key id "${k.id}" is given twice (keys[${first}] and keys[${index}]): each key needs its own id`
         })
       )
     }
