@@ -4,14 +4,21 @@
  *
  * Built on `@effect/platform`'s `FileSystem` (provide the Node implementation from
  * `@effect/platform-node`). Entries are sealed (AES-256-GCM) and written with mode 0600 to a
- * temporary file, then renamed into place. The lease is a lock file created with the exclusive `wx`
- * flag; a lock older than `leaseTtl` (its holder died) is taken over.
+ * temporary file, then renamed into place. The lease is a lock file, written whole to a temporary
+ * file and hard-linked into place (the link fails when the lock exists); a lock older than
+ * `leaseTtl` (its holder died) or dated in the future is taken over, and no process waits for a lock
+ * longer than `leaseTtl` plus one poll.
+ *
+ * The directory must be private to the process's user: one that is a symbolic link, owned by another
+ * user or writable by group or others is refused, and the service keeps its tokens in memory only
+ * (one warning says why). An entry larger than 16 KiB is ignored without being read whole.
  *
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -28,15 +35,63 @@ import * as TokenStore from "./TokenStore.js"
  * @category Models
  */
 export interface Options {
-  /** The directory of the entries (created with mode 0700 when missing). */
+  /**
+   * The directory of the entries (created with mode 0700 when missing). It must be private to the
+   * process's user: a symbolic link, another user's directory or one writable by group or others is
+   * refused (memory only, with a warning).
+   */
   readonly directory: string
-  /** A lock older than this is stale (its holder died) and is taken over. Default 30 s. */
+  /**
+   * A lock older than this is stale (its holder died) and is taken over; a process waits for another's
+   * lock this long at most (plus one poll), then fetches locally. Default 30 s.
+   */
   readonly leaseTtl?: Duration.DurationInput | undefined
   /** How often a waiting process looks for the publication. Default 100 ms. */
   readonly pollInterval?: Duration.DurationInput | undefined
   /** Explicit sealing keys, the first seals; default: a key derived from the client secret. */
   readonly keys?: ReadonlyArray<Seal.SealingKey> | undefined
 }
+
+/** The largest entry read: a sealed token is well under 1 KiB, a not-before a number. */
+const maxEntryBytes = 16 * 1024
+
+/** How far in the future a lock's mtime may be (a coarse file clock) before it is stale at once. */
+const futureToleranceMillis = 1000
+
+const decoder = new TextDecoder()
+
+/** The effective uid of the process, where the platform has one (not on Windows, not outside Node). */
+const processUid = (): number | undefined =>
+  typeof process === "undefined" ? undefined : (process.geteuid?.() ?? process.getuid?.())
+
+/**
+ * Why the directory cannot be trusted with the entries, if it cannot: anyone else who can write to it
+ * can move entries, plant locks and write a not-before. A path that is missing or not a directory is
+ * not refused here: every operation on it fails, and callers fetch locally with a warning each time.
+ */
+const refusalOf = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<string | undefined> =>
+  Effect.gen(function*() {
+    // `stat` follows links; `readLink` succeeds only on a link (the platform FileSystem has no lstat).
+    if (Either.isRight(yield* Effect.either(fs.readLink(directory)))) return "it is a symbolic link"
+    const info = yield* Effect.option(fs.stat(directory))
+    if (Option.isNone(info) || info.value.type !== "Directory") return undefined
+    // Without a uid (Windows) the mode bits are made up from the read-only attribute: nothing more is
+    // checked there, the directory's ACL is the user's to set.
+    const uid = processUid()
+    if (uid === undefined) return undefined
+    const owner = Option.getOrUndefined(info.value.uid)
+    if (owner !== undefined && owner !== uid) return `it is owned by another user (uid ${owner})`
+    if ((info.value.mode & 0o022) !== 0) {
+      return `it is writable by group or others (mode ${(info.value.mode & 0o7777).toString(8).padStart(4, "0")})`
+    }
+    return undefined
+  })
+
+/** The same file: a lock that was renamed keeps its inode and its mtime; a new one has neither. */
+const sameFile = (a: FileSystem.File.Info, b: FileSystem.File.Info): boolean =>
+  a.dev === b.dev &&
+  Option.getOrUndefined(a.ino) === Option.getOrUndefined(b.ino) &&
+  Option.getOrUndefined(a.mtime)?.getTime() === Option.getOrUndefined(b.mtime)?.getTime()
 
 /**
  * A file store factory for `TokenService`'s `store` option, bound to the `FileSystem` in context.
@@ -68,37 +123,84 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
   Effect.map(FileSystem.FileSystem, (fs) => (context) =>
     Effect.gen(function*() {
       const sealer = yield* Seal.make({ storeKey: context.key, clientSecret: context.clientSecret, keys: options.keys })
-      const base = `${options.directory.replace(/\/+$/, "")}/${context.key}`
+      const directory = options.directory.replace(/(.)\/+$/, "$1")
+      const base = `${directory.replace(/\/+$/, "")}/${context.key}`
       const paths = { token: `${base}.token`, lock: `${base}.lock`, notBefore: `${base}.not-before` }
       const leaseTtlMillis = Duration.toMillis(Duration.decode(options.leaseTtl ?? "30 seconds"))
       const pollInterval = Duration.decode(options.pollInterval ?? "100 millis")
       const clock = yield* Effect.clock
       const now = () => clock.unsafeCurrentTimeMillis()
-      yield* Effect.ignore(fs.makeDirectory(options.directory, { recursive: true, mode: 0o700 }))
+      // Waits are measured on the monotonic clock; only file mtimes are compared with the wall clock.
+      const elapsedMillis = () => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
+      yield* Effect.ignore(fs.makeDirectory(directory, { recursive: true, mode: 0o700 }))
+      const refusal = yield* refusalOf(fs, directory)
+      if (refusal !== undefined) {
+        yield* Effect.logWarning(
+          `File token store refused the directory ${directory}: ${refusal}; tokens are kept in memory only`
+        )
+        return TokenStore.memory
+      }
 
-      const readRaw = Effect.option(fs.readFileString(paths.token))
+      // At most maxEntryBytes, by the size first and then by a read that stops one byte past it: an
+      // oversized or non-regular entry reads as none, and is never read whole.
+      const readEntry = (path: string): Effect.Effect<Option.Option<string>> =>
+        Effect.gen(function*() {
+          const info = yield* fs.stat(path)
+          if (info.type !== "File" || info.size > BigInt(maxEntryBytes)) return Option.none()
+          return yield* Effect.scoped(Effect.gen(function*() {
+            const file = yield* fs.open(path, { flag: "r" })
+            const chunks: Array<Uint8Array> = []
+            let length = 0
+            while (length <= maxEntryBytes) {
+              const chunk = yield* file.readAlloc(maxEntryBytes + 1 - length)
+              if (Option.isNone(chunk)) break
+              chunks.push(chunk.value)
+              length += chunk.value.length
+            }
+            if (length > maxEntryBytes) return Option.none()
+            const bytes = new Uint8Array(length)
+            let offset = 0
+            for (const chunk of chunks) {
+              bytes.set(chunk, offset)
+              offset += chunk.length
+            }
+            return Option.some(decoder.decode(bytes))
+          }))
+        }).pipe(Effect.orElseSucceed(() => Option.none()))
+
+      const readRaw = readEntry(paths.token)
       const read: Effect.Effect<Option.Option<AccessToken>> = Effect.flatMap(
         readRaw,
         Option.match({ onNone: () => Effect.succeedNone, onSome: (raw) => sealer.open(raw.trim()) })
       )
 
-      // Written to a temporary file with mode 0600, then renamed: readers never see half an entry.
+      // Written to a temporary file with mode 0600, then renamed: readers never see half an entry, and a
+      // failed write (a full disk) leaves no temporary file behind.
       const writeAtomically = (path: string, content: string) =>
         Effect.gen(function*() {
           const temporary = `${path}.${randomId()}.tmp`
-          yield* fs.writeFileString(temporary, content, { mode: 0o600, flag: "wx" })
-          yield* fs.chmod(temporary, 0o600)
-          yield* Effect.onError(fs.rename(temporary, path), () => Effect.ignore(fs.remove(temporary)))
+          yield* Effect.onError(
+            Effect.zipRight(
+              fs.writeFileString(temporary, content, { mode: 0o600, flag: "wx" }),
+              Effect.zipRight(fs.chmod(temporary, 0o600), fs.rename(temporary, path))
+            ),
+            () => Effect.ignore(fs.remove(temporary))
+          )
         })
+
+      const publish = (token: AccessToken) =>
+        Effect.ignore(Effect.flatMap(sealer.seal(token), (entry) => writeAtomically(paths.token, entry)))
 
       // The back-off is an instant on this machine's clock (every process of a file store shares it),
       // bounded to what the service obeys: a planted far-future value holds for maxBackoffMillis at most.
-      const readBackoff: Effect.Effect<number> = fs.readFileString(paths.notBefore).pipe(
-        Effect.map((raw) => {
-          const n = Number(raw.trim())
-          return Number.isFinite(n) ? Math.min(context.maxBackoffMillis, Math.max(0, n - now())) : 0
-        }),
-        Effect.orElseSucceed(() => 0)
+      const readBackoff: Effect.Effect<number> = readEntry(paths.notBefore).pipe(
+        Effect.map(Option.match({
+          onNone: () => 0,
+          onSome: (raw) => {
+            const n = Number(raw.trim())
+            return Number.isFinite(n) ? Math.min(context.maxBackoffMillis, Math.max(0, n - now())) : 0
+          }
+        }))
       )
 
       const publishBackoff = (delayMillis: number) =>
@@ -109,45 +211,66 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
           })
         )
 
+      // The lock is written whole to a file of its own, then hard-linked to the lock's name: `link` fails
+      // when the name exists, like an exclusive create, but the lock never exists empty or half-written.
+      // A write that failed (a full disk) removes its own temporary file; no lock was made.
       const tryLock = (owner: string) =>
-        fs.writeFileString(paths.lock, owner, { flag: "wx", mode: 0o600 }).pipe(
-          Effect.as("acquired" as const),
-          Effect.catchAll((error) =>
-            error._tag === "SystemError" && error.reason === "AlreadyExists"
-              ? Effect.succeed("held" as const)
-              : Effect.succeed("unavailable" as const)
-          )
-        )
+        Effect.gen(function*() {
+          const temporary = `${paths.lock}.${randomId()}.tmp`
+          const written = yield* Effect.either(fs.writeFileString(temporary, owner, { flag: "wx", mode: 0o600 }))
+          if (Either.isLeft(written)) {
+            yield* Effect.ignore(fs.remove(temporary))
+            return "unavailable" as const
+          }
+          const linked = yield* Effect.either(fs.link(temporary, paths.lock))
+          yield* Effect.ignore(fs.remove(temporary))
+          if (Either.isRight(linked)) return "acquired" as const
+          return linked.left._tag === "SystemError" && linked.left.reason === "AlreadyExists"
+            ? "held" as const
+            : "unavailable" as const
+        })
 
       const releaseLock = (owner: string) =>
-        Effect.ignore(
-          Effect.flatMap(
-            fs.readFileString(paths.lock),
-            (content) => content === owner ? fs.remove(paths.lock) : Effect.void
-          )
+        Effect.flatMap(
+          readEntry(paths.lock),
+          (content) =>
+            Option.isSome(content) && content.value === owner ? Effect.ignore(fs.remove(paths.lock)) : Effect.void
         )
 
-      // A lock whose holder stopped renewing it for longer than the lease is taken over.
+      // Stale: its holder stopped renewing it for longer than the lease, or it is dated in the future (a
+      // clock set back, a planted file), where it would never age. mtimes are wall-clock time.
+      const isStale = (info: FileSystem.File.Info) => {
+        const mtime = Option.getOrUndefined(info.mtime)?.getTime()
+        if (mtime === undefined) return true
+        const age = Date.now() - mtime
+        return age > leaseTtlMillis || age < -futureToleranceMillis
+      }
+
+      // Takes a stale lock out of the way, by inode and mtime, never by a content read after the stat:
+      // 1. stat the lock and decide it is stale;
+      // 2. rename it to a name of this waiter's own (atomic: whatever file holds the lock's name now moves);
+      // 3. stat the moved file: if it is the stale one (same device, inode and mtime), delete it. A
+      //    holder that renewed it meanwhile changed its mtime; a lock made meanwhile by another process
+      //    is a new file (a reused inode number still has a new mtime);
+      // 4. otherwise that newer lock is put back with `link`, which, unlike `rename`, never replaces a
+      //    lock a third process made while the name was free (then the newer holder and the third one
+      //    both fetch: one extra token request, never a deleted live lock left unnoticed or a hang).
+      // Returns whether the lock's name is free to be taken.
       const removeIfStale = Effect.gen(function*() {
-        const info = yield* Effect.option(fs.stat(paths.lock))
-        if (Option.isNone(info)) {
-          return true
-        }
-        const mtime = Option.getOrUndefined(info.value.mtime)?.getTime() ?? 0
-        if (Date.now() - mtime <= leaseTtlMillis) return false
-        // Two waiters may both find the same stale lock: each moves it aside under a name of its own and
-        // deletes it only if it is still the stale one; a fresh lock taken meanwhile is put back.
-        const stale = yield* Effect.option(fs.readFileString(paths.lock))
+        const seen = yield* Effect.option(fs.stat(paths.lock))
+        if (Option.isNone(seen)) return true
+        if (!isStale(seen.value)) return false
         const aside = `${paths.lock}.${randomId()}.stale`
         const moved = yield* Effect.either(fs.rename(paths.lock, aside))
-        if (moved._tag === "Left") return true
-        const content = yield* Effect.option(fs.readFileString(aside))
-        if (Option.isSome(stale) && Option.isSome(content) && content.value !== stale.value) {
-          yield* Effect.ignore(fs.rename(aside, paths.lock))
-          return false
+        if (Either.isLeft(moved)) return true
+        const taken = yield* Effect.option(fs.stat(aside))
+        if (Option.isSome(taken) && sameFile(seen.value, taken.value)) {
+          yield* Effect.ignore(fs.remove(aside))
+          return true
         }
+        yield* Effect.ignore(fs.link(aside, paths.lock))
         yield* Effect.ignore(fs.remove(aside))
-        return true
+        return false
       })
 
       const lease = <E>(
@@ -156,11 +279,16 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
       ): Effect.Effect<AccessToken, E | RateLimited> =>
         Effect.gen(function*() {
           const owner = randomId()
+          // However often the lock changes hands meanwhile, no caller waits for others longer than the
+          // lease (plus a poll): then it fetches without the lock, and publishes for those still waiting.
+          const giveUpAt = elapsedMillis() + leaseTtlMillis
+          const fetchUnleased = Effect.tap(TokenStore.fetchLocally("File", fetch), publish)
           while (true) {
             const lock = yield* tryLock(owner)
             if (lock === "unavailable") {
               return yield* TokenStore.fetchLocally("File", fetch)
             }
+            if (lock === "held" && elapsedMillis() >= giveUpAt) return yield* fetchUnleased
             if (lock === "acquired") {
               const raw = yield* readRaw
               const current = Option.isSome(raw) ? yield* sealer.open(raw.value.trim()) : Option.none()
@@ -178,13 +306,12 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
               const exit = yield* Effect.exit(Effect.onInterrupt(fetch, () => releaseLock(owner)))
               yield* Fiber.interrupt(touch)
               if (Exit.isSuccess(exit)) {
-                const entry = yield* sealer.seal(exit.value)
-                yield* Effect.ignore(writeAtomically(paths.token, entry))
+                yield* publish(exit.value)
               }
               yield* releaseLock(owner)
               return yield* exit
             }
-            // Held by another process: wait for its publication while its lock lives.
+            // Held by another process: wait for its publication while its lock lives, up to the lease time.
             while (true) {
               yield* Effect.sleep(pollInterval)
               const shared = yield* read
@@ -192,6 +319,7 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
               const backoff = yield* readBackoff
               if (backoff > 0) return yield* new RateLimited({ retryAfter: Duration.millis(backoff) })
               if (yield* removeIfStale) break
+              if (elapsedMillis() >= giveUpAt) return yield* fetchUnleased
             }
           }
         })

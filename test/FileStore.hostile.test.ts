@@ -1,0 +1,343 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as PlatformError from "@effect/platform/Error"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { assert, describe, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as FileStore from "../src/FileStore.js"
+import * as TokenService from "../src/TokenService.js"
+import * as TokenStore from "../src/TokenStore.js"
+import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
+import { fastPolicy } from "./utils/Loopback.js"
+import * as TestLogger from "./utils/TestLogger.js"
+
+// What a hostile or failing directory can do to a FileStore, and the bounds that hold anyway.
+
+const tempDirectory = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "zuora-file-store-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/** The platform FileSystem with some of its methods replaced, as a failing disk or a racing process would. */
+const fileSystemWith = (
+  change: (base: FileSystem.FileSystem) => Partial<FileSystem.FileSystem>
+): Layer.Layer<FileSystem.FileSystem> =>
+  Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, (base) => ({ ...base, ...change(base) })))
+    .pipe(Layer.provide(NodeFileSystem.layer))
+
+const service = (
+  simulator: ZuoraSimulator.Service,
+  directory: string,
+  options: {
+    readonly leaseTtl?: Duration.DurationInput
+    readonly fileSystem?: Layer.Layer<FileSystem.FileSystem>
+  } = {}
+) =>
+  Effect.gen(function*() {
+    const store = yield* FileStore.make({
+      directory,
+      leaseTtl: options.leaseTtl ?? "2 seconds",
+      pollInterval: "25 millis"
+    })
+    return yield* TokenService.make({ credentials: simulator.credentials, retryPolicy: fastPolicy, store })
+  }).pipe(Effect.provide(FetchHttpClient.layer), Effect.provide(options.fileSystem ?? NodeFileSystem.layer))
+
+const keyOf = (simulator: ZuoraSimulator.Service) =>
+  TokenStore.deriveKey({ baseUrl: simulator.baseUrl, clientId: simulator.credentials.clientId })
+
+const plantLock = (lock: string, content: string, mtime: Date) => {
+  fs.writeFileSync(lock, content, { mode: 0o600 })
+  fs.utimesSync(lock, mtime, mtime)
+}
+
+const unavailable = (logger: TestLogger.TestLogger) =>
+  logger.at("WARN").filter((line) => line.message.includes("File token store unavailable"))
+
+describe("FileStore: every wait is bounded", () => {
+  it.scopedLive("a lock with a future mtime is stale at once: it is taken over without waiting", () => {
+    const logger = TestLogger.make()
+    return Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      const lock = path.join(directory, `${yield* keyOf(simulator)}.lock`)
+      plantLock(lock, "planted", new Date(Date.now() + 3_600_000))
+      const tokens = yield* service(simulator, directory, { leaseTtl: "10 seconds" })
+      const started = Date.now()
+      const token = yield* Effect.timeout(tokens.get, "8 seconds")
+      const elapsed = Date.now() - started
+      assert.isAbove(token.expiresAt, Date.now())
+      assert.isBelow(elapsed, 2000, "taken over at the first poll, not after the lease time")
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
+      assert.isFalse(fs.existsSync(lock), "the holder released the lock it took over")
+      assert.deepStrictEqual(unavailable(logger), [], "a takeover, not a local fetch")
+    }).pipe(Effect.provide(logger.layer))
+  })
+
+  it.scopedLive(
+    "a lock its holder keeps alive without publishing keeps no waiter beyond leaseTtl + poll: it fetches locally",
+    () => {
+      const logger = TestLogger.make()
+      return Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const simulator = yield* ZuoraSimulator.make()
+        const lock = path.join(directory, `${yield* keyOf(simulator)}.lock`)
+        plantLock(lock, "a-stuck-holder", new Date())
+        // The holder is alive (it renews its lock) but its fetch never ends.
+        yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+          Effect.sync(() => fs.utimesSync(lock, new Date(), new Date())),
+          Effect.sleep("50 millis")
+        )))
+        const tokens = yield* service(simulator, directory, { leaseTtl: "1 second" })
+        const started = Date.now()
+        const token = yield* Effect.timeout(tokens.get, "5 seconds")
+        const elapsed = Date.now() - started
+        assert.isAbove(token.expiresAt, Date.now())
+        assert.isAtLeast(elapsed, 950, "the live lock was respected for the lease time")
+        assert.isBelow(elapsed, 1000 + 25 + 600, "but not beyond leaseTtl + pollInterval (and a fetch)")
+        assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
+        assert.strictEqual(unavailable(logger).length, 1, JSON.stringify(logger.lines))
+        assert.strictEqual(fs.readFileSync(lock, "utf8"), "a-stuck-holder", "the live holder's lock is left alone")
+        // The local fetch was published: a later process adopts it.
+        const later = yield* Effect.scoped(Effect.flatMap(service(simulator, directory), (s) => s.get))
+        assert.strictEqual(Redacted.value(later.token), Redacted.value(token.token))
+        assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
+      }).pipe(Effect.provide(logger.layer))
+    }
+  )
+
+  it.scopedLive("a lock without its owner's process keeps no one waiting beyond leaseTtl + poll", () => {
+    const logger = TestLogger.make()
+    return Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      const lock = path.join(directory, `${yield* keyOf(simulator)}.lock`)
+      plantLock(lock, "a-process-that-died-just-now", new Date())
+      const tokens = yield* service(simulator, directory, { leaseTtl: "1 second" })
+      const started = Date.now()
+      const token = yield* Effect.timeout(tokens.get, "5 seconds")
+      const elapsed = Date.now() - started
+      assert.isAbove(token.expiresAt, Date.now())
+      assert.isBelow(elapsed, 1000 + 25 + 600)
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
+      assert.deepStrictEqual(
+        fs.readdirSync(directory).filter((f) => !f.endsWith(".token")),
+        [],
+        "no lock, no moved-aside lock, no temporary file is left"
+      )
+    }).pipe(Effect.provide(logger.layer))
+  })
+
+  it.scopedLive("the stale-lock takeover leaves alone a fresh lock that replaced the stale one after its stat", () => {
+    const logger = TestLogger.make()
+    return Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      const lock = path.join(directory, `${yield* keyOf(simulator)}.lock`)
+      plantLock(lock, "a-dead-process", new Date(Date.now() - 60_000))
+      let freshIno: number | undefined
+      // Right after the waiter's stat found the stale lock, another process takes the lock over first and
+      // writes its own (a new file, renamed into place).
+      const racing = fileSystemWith((base) => ({
+        stat: (p) =>
+          Effect.tap(base.stat(p), () =>
+            Effect.sync(() => {
+              if (p !== lock || freshIno !== undefined) return
+              const temporary = `${lock}.racer.tmp`
+              fs.writeFileSync(temporary, "a-fresh-holder", { mode: 0o600 })
+              fs.renameSync(temporary, lock)
+              freshIno = fs.statSync(lock).ino
+            }))
+      }))
+      const tokens = yield* service(simulator, directory, { leaseTtl: "1 second", fileSystem: racing })
+      const waiter = yield* Effect.fork(tokens.get)
+      yield* Effect.sleep("300 millis")
+      assert.isDefined(freshIno, "the race was staged")
+      assert.isTrue(fs.existsSync(lock), "the fresh lock is still there")
+      assert.strictEqual(fs.readFileSync(lock, "utf8"), "a-fresh-holder")
+      assert.strictEqual(fs.statSync(lock).ino, freshIno, "the same file, put back where it was")
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 0, "the waiter still waits for the fresh holder")
+      assert.deepStrictEqual(fs.readdirSync(directory).filter((f) => f.endsWith(".stale")), [])
+      yield* Fiber.interrupt(waiter)
+    }).pipe(Effect.provide(logger.layer))
+  })
+})
+
+describe("FileStore: a directory others can write to is refused", () => {
+  /** Builds two services on the directory `prepare` makes of a new one, and checks that nothing is shared. */
+  const refusedDirectory = (
+    prepare: (temporary: string) => { readonly given: string; readonly watched: string }
+  ) => {
+    const logger = TestLogger.make()
+    return Effect.gen(function*() {
+      const { given, watched } = prepare(yield* tempDirectory)
+      const simulator = yield* ZuoraSimulator.make()
+      const a = yield* service(simulator, given)
+      const b = yield* service(simulator, given)
+      const ta = yield* a.get
+      const tb = yield* b.get
+      assert.isAbove(ta.expiresAt, Date.now())
+      assert.isTrue(Redacted.value(ta.token) !== Redacted.value(tb.token), "nothing is shared")
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 2)
+      assert.deepStrictEqual(fs.readdirSync(watched), [], "no file is written there")
+      const warnings = logger.at("WARN")
+      assert.strictEqual(warnings.length, 2, JSON.stringify(logger.lines)) // one per store built
+      for (const line of warnings) {
+        assert.include(line.message, "refused")
+        assert.include(line.message, "memory only")
+        assert.notInclude(line.message, ZuoraSimulator.defaultClient.clientSecret)
+        assert.notInclude(line.message, Redacted.value(ta.token))
+        assert.notInclude(line.message, Redacted.value(tb.token))
+      }
+      return warnings[0]!.message
+    }).pipe(Effect.provide(logger.layer))
+  }
+
+  it.scopedLive("a directory writable by group or others (mode 0777) serves from memory only, with a warning", () =>
+    Effect.map(
+      refusedDirectory((temporary) => {
+        fs.chmodSync(temporary, 0o777)
+        return { given: temporary, watched: temporary }
+      }),
+      (message) => assert.include(message, "writable by group or others")
+    ))
+
+  it.scopedLive.skipIf(process.getuid?.() !== 0)(
+    "a directory owned by another user (uid 1234, mode 0700) serves from memory only, with a warning",
+    () =>
+      Effect.map(
+        refusedDirectory((temporary) => {
+          fs.chownSync(temporary, 1234, 1234)
+          return { given: temporary, watched: temporary }
+        }),
+        (message) => assert.include(message, "owned by another user")
+      )
+  )
+
+  it.scopedLive("a directory that is a symbolic link serves from memory only, with a warning", () =>
+    Effect.map(
+      refusedDirectory((temporary) => {
+        const real = path.join(temporary, "real")
+        fs.mkdirSync(real, { mode: 0o700 })
+        const link = path.join(temporary, "link")
+        fs.symlinkSync(real, link)
+        return { given: link, watched: real }
+      }),
+      (message) => assert.include(message, "symbolic link")
+    ))
+
+  it.scopedLive("a directory created by the store gets mode 0700 and is used", () =>
+    Effect.gen(function*() {
+      const parent = yield* tempDirectory
+      const directory = path.join(parent, "tokens")
+      const simulator = yield* ZuoraSimulator.make()
+      const token = yield* Effect.flatMap(service(simulator, directory), (s) => s.get)
+      assert.isAbove(token.expiresAt, Date.now())
+      assert.strictEqual(fs.statSync(directory).mode & 0o777, 0o700)
+      assert.deepStrictEqual(fs.readdirSync(directory), [`${yield* keyOf(simulator)}.token`])
+    }))
+})
+
+describe("FileStore: failed writes and oversized entries", () => {
+  it.scopedLive("a lock whose write failed (a full disk) is removed: no lock is left, and the caller fetches locally", () => {
+    const logger = TestLogger.make()
+    return Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      // A full disk: the file is created, but its content cannot be written.
+      const fullDisk = fileSystemWith((base) => ({
+        writeFileString: (p, data, options) =>
+          path.basename(p).includes(".lock")
+            ? Effect.zipRight(
+              Effect.orDie(base.writeFileString(p, "", options)),
+              Effect.fail(
+                new PlatformError.SystemError({
+                  reason: "Unknown",
+                  module: "FileSystem",
+                  method: "writeFile",
+                  pathOrDescriptor: p,
+                  description: "ENOSPC: no space left on device"
+                })
+              )
+            )
+            : base.writeFileString(p, data, options)
+      }))
+      const tokens = yield* service(simulator, directory, { fileSystem: fullDisk })
+      const token = yield* tokens.get
+      assert.isAbove(token.expiresAt, Date.now())
+      assert.deepStrictEqual(fs.readdirSync(directory).filter((f) => f.includes(".lock")), [], "no lock is left behind")
+      assert.strictEqual(unavailable(logger).length, 1, JSON.stringify(logger.lines))
+    }).pipe(Effect.provide(logger.layer))
+  })
+
+  it.scopedLive("an entry over 16 KiB reads as no entry, without being read whole, and is replaced", () => {
+    const logger = TestLogger.make()
+    return Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      const key = yield* keyOf(simulator)
+      const token = path.join(directory, `${key}.token`)
+      const notBefore = path.join(directory, `${key}.not-before`)
+      const huge = `v1.${Date.now()}.hkdf.${"A".repeat(32 * 1024 * 1024)}`
+      fs.writeFileSync(token, huge, { mode: 0o600 })
+      fs.writeFileSync(notBefore, `${Date.now() + 60_000}${" ".repeat(32 * 1024 * 1024)}`, { mode: 0o600 })
+      // Counts what the store reads of the two entries.
+      const read = { whole: 0, bytes: 0 }
+      const counting = fileSystemWith((base) => ({
+        readFile: (p) => Effect.tap(base.readFile(p), () => Effect.sync(() => read.whole++)),
+        readFileString: (p, encoding) =>
+          Effect.tap(base.readFileString(p, encoding), () => Effect.sync(() => read.whole++)),
+        open: (p, options) =>
+          Effect.map(base.open(p, options), (file) => ({
+            ...file,
+            fd: file.fd,
+            stat: file.stat,
+            seek: (offset, from) => file.seek(offset, from),
+            sync: file.sync,
+            read: (buffer) => Effect.tap(file.read(buffer), (n) => Effect.sync(() => read.bytes += Number(n))),
+            readAlloc: (size) =>
+              Effect.tap(file.readAlloc(size), (bytes) =>
+                Effect.sync(() =>
+                  read.bytes += Option.match(bytes, { onNone: () => 0, onSome: (b) => b.length })
+                )),
+            truncate: (length) => file.truncate(length),
+            write: (buffer) => file.write(buffer),
+            writeAll: (buffer) => file.writeAll(buffer)
+          }))
+      }))
+      const factory = yield* Effect.provide(
+        FileStore.make({ directory, pollInterval: "25 millis" }),
+        counting
+      )
+      const store = yield* factory({
+        key,
+        clientSecret: Redacted.make(ZuoraSimulator.defaultClient.clientSecret),
+        maxBackoffMillis: 120_000
+      })
+      const started = Date.now()
+      const entry = yield* store.read
+      const backoff = yield* store.readBackoff
+      const elapsed = Date.now() - started
+      assert.isTrue(Option.isNone(entry))
+      assert.strictEqual(backoff, 0, "an oversized not-before reads as none")
+      assert.isBelow(elapsed, 500, "two stats, not a 32 MiB read")
+      assert.strictEqual(read.whole, 0, "neither entry was read whole")
+      assert.isAtMost(read.bytes, 2 * (16 * 1024 + 1))
+      // A service falls back to fetching, and its publication replaces the oversized entry.
+      const tokens = yield* service(simulator, directory, { fileSystem: counting })
+      const fetched = yield* tokens.get
+      assert.isAbove(fetched.expiresAt, Date.now())
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
+      assert.isBelow(fs.statSync(token).size, 16 * 1024)
+      assert.strictEqual(read.whole, 0)
+      assert.deepStrictEqual(logger.at("WARN"), [])
+    }).pipe(Effect.provide(logger.layer))
+  })
+})
