@@ -58,7 +58,7 @@ import * as Retry from "./internal/tokenCache/retry.js"
 import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { InvalidConfiguration, RateLimited, type TokenError } from "./TokenError.js"
-import type * as TokenRequest from "./TokenRequest.js"
+import * as TokenRequest from "./TokenRequest.js"
 import * as TokenService from "./TokenService.js"
 import type * as TokenStore from "./TokenStore.js"
 import * as TrackId from "./TrackId.js"
@@ -390,6 +390,9 @@ const prepare = (
   }
   // An environment given as a value is checked as a base URL is: a bearer token goes only to https
   // (or loopback), and only to the origin of the base URL, whatever the value's `origin` says.
+  if (typeof environment !== "object" || environment === null || typeof environment.baseUrl !== "string") {
+    return fail("environment", "must be an environment, a name, an SDK code or a base URL")
+  }
   const checked = ZuoraEnvironment.fromBaseUrl(environment.baseUrl, "environment")
   if (Either.isLeft(checked)) return Either.left(checked.left)
   environment = { ...environment, baseUrl: checked.right.baseUrl, origin: checked.right.origin }
@@ -594,7 +597,13 @@ export const make = (
       limits: body.Limits,
       release?: Effect.Effect<void>
     ) => {
-      const out = body.guardResponse(response, shown(response.request, token !== undefined), limits, release)
+      const out = body.guardResponse(
+        response,
+        shown(response.request, token !== undefined),
+        limits,
+        release,
+        token === undefined ? [] : [Redacted.value(token.token)]
+      )
       if (token !== undefined) sentTokens.set(out, token.token)
       return out
     }
@@ -796,9 +805,18 @@ export const make = (
         })
       })
 
+    // A write gets its Idempotency-Key when the call is made (the request effect is built), before any
+    // transform of the app's runs: a retry transform of the app's (`HttpClient.retryTransient`) re-runs
+    // the request effect, and so re-sends the same key, whatever mappers it passes through again.
+    const keyed = (request: HttpClientRequest.HttpClientRequest) =>
+      prepared.idempotencyKeys && keyedMethods.has(request.method) &&
+        request.headers["idempotency-key"] === undefined &&
+        (!isAbsolute(request.url) || originOf(request.url) === environment.origin)
+        ? HttpClientRequest.setHeader(request, "idempotency-key", globalThis.crypto.randomUUID())
+        : request
     const client: Service = HttpClient.makeWith(
       (request: Effect.Effect<HttpClientRequest.HttpClientRequest, ZuoraClientError>) => Effect.flatMap(request, send),
-      Effect.succeed
+      (request) => Effect.succeed(keyed(request))
     )
     return options.transformClient === undefined ? client : options.transformClient(client)
   })
@@ -816,6 +834,17 @@ export type ApiError = ZuoraClientError | ZuoraApiError.ZuoraApiError | ParseRes
 const requestOf = (request: HttpClientRequest.HttpClientRequest | string): HttpClientRequest.HttpClientRequest =>
   typeof request === "string" ? HttpClientRequest.get(request) : request
 
+/** No Zuora answer nests deeper than a few levels; a body nested deeper than this is refused unparsed. */
+const maxJsonDepth = 128
+
+const scrubToken = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of secrets) {
+    if (secret.length >= 8 && out.includes(secret)) out = out.split(secret).join("<redacted>")
+  }
+  return out
+}
+
 /**
  * Reads an answer as Zuora means it: the parsed JSON body of a success; a `RateLimited` (side `api`)
  * for a 429; a `ZuoraApiError` for any other non-2xx status and for a 2xx whose body says
@@ -832,7 +861,9 @@ const readAnswer = (
     const requestId = apiError.safeText(response.headers["zuora-request-id"], secrets, 128)
     const trackId = apiError.safeText(response.headers["zuora-track-id"], secrets, 64) ?? sentTrackId
     // Read whole (bounded by the cap and the time bounds): also for a 429, so its connection is done with.
-    const text = yield* response.text
+    // An echo of the bearer token is cut out before anything is parsed or decoded from the text, so that
+    // no error (a schema's ParseError included) can quote it.
+    const text = scrubToken(yield* response.text, secrets)
     if (response.status === 429) {
       const { retryAfterMillis, ...fields } = headers.rateLimitFields(
         response.headers,
@@ -847,6 +878,14 @@ const readAnswer = (
         path: pathOf(request.url),
         ...(requestId === undefined ? {} : { requestId }),
         ...(trackId === undefined ? {} : { trackId })
+      })
+    }
+    if (apiError.depthOf(text, maxJsonDepth) > maxJsonDepth) {
+      return yield* new HttpClientError.ResponseError({
+        request,
+        response,
+        reason: "Decode",
+        description: `the body is nested deeper than ${maxJsonDepth} levels`
       })
     }
     const parsed = text.trim() === "" ? { ok: true as const, value: undefined } : body.parseJson(text)
@@ -982,6 +1021,11 @@ export const cursor = (options: { readonly field?: string; readonly param?: stri
   param: options.param ?? "cursor"
 })
 
+const secretsOf = (response: HttpClientResponse.HttpClientResponse): ReadonlyArray<string> => {
+  const token = sentTokens.get(response)
+  return token === undefined ? [] : [Redacted.value(token)]
+}
+
 const pagingError = (response: HttpClientResponse.HttpClientResponse, description: string) =>
   new ZuoraApiError.ZuoraApiError({
     status: response.status,
@@ -992,12 +1036,45 @@ const pagingError = (response: HttpClientResponse.HttpClientResponse, descriptio
   })
 
 /** The request for the page after `raw`, the answer to `sent`; `None` at the end of the list. */
+/** A page URL in one spelling: its query parameters re-serialised (`?page=1&` and `?page=1` are one page). */
+const pageKey = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    parsed.search = new URLSearchParams(parsed.search).toString()
+    parsed.hash = ""
+    return parsed.href
+  } catch {
+    return url
+  }
+}
+
+/** The URL a request goes to, its URL parameters included. */
+const urlOf = (request: HttpClientRequest.HttpClientRequest): string => {
+  if (request.urlParams.length === 0) return request.url
+  const params = new URLSearchParams(request.urlParams as Array<[string, string]>).toString()
+  return `${request.url}${request.url.includes("?") ? "&" : "?"}${params}`
+}
+
+/** A request whose URL's query string is moved into its URL parameters, so that a cursor replaces one there. */
+const withQueryAsParams = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
+  const at = request.url.indexOf("?")
+  if (at < 0) return request
+  const hashAt = request.url.indexOf("#", at)
+  const query = request.url.slice(at + 1, hashAt < 0 ? undefined : hashAt)
+  const params = [...new URLSearchParams(query)] as Array<[string, string]>
+  return HttpClientRequest.setUrlParams(
+    HttpClientRequest.setUrl(request, request.url.slice(0, at)),
+    [...params, ...request.urlParams]
+  )
+}
+
 const nextRequest = (
   first: HttpClientRequest.HttpClientRequest,
-  sent: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   raw: unknown,
-  next: NextPage
+  next: NextPage,
+  /** The pages (URLs, or cursors) already fetched: a link back to any of them is a cycle. */
+  seen: Set<string>
 ): Either.Either<Option.Option<HttpClientRequest.HttpClientRequest>, ZuoraApiError.ZuoraApiError> => {
   const value = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)[next.field] : undefined
   if (value === undefined || value === null || value === "") return Either.right(Option.none())
@@ -1005,9 +1082,10 @@ const nextRequest = (
     return Either.left(pagingError(response, `the page's ${next.field} is a ${typeof value}, not a string`))
   }
   if (next._tag === "Cursor") {
-    if (sent.urlParams.some(([key, v]) => key === next.param && v === value)) {
-      return Either.left(pagingError(response, `the page's ${next.field} is the cursor of the same page again`))
+    if (seen.has(`cursor:${value}`)) {
+      return Either.left(pagingError(response, `the page's ${next.field} is the cursor of a page already read`))
     }
+    seen.add(`cursor:${value}`)
     return Either.right(Option.some(HttpClientRequest.setUrlParam(first, next.param, value)))
   }
   // The page came from where the response's request went (as sent, after every mapper).
@@ -1018,14 +1096,15 @@ const nextRequest = (
       pagingError(
         response,
         `the page's ${next.field} is not a URL on ${here ?? "the page's origin"}: not followed (${
-          headers.sanitize(value, 100) ?? ""
+          apiError.safeText(value, secretsOf(response), 100) ?? ""
         })`
       )
     )
   }
-  if (value === response.request.url) {
-    return Either.left(pagingError(response, `the page's ${next.field} is the same page again`))
+  if (seen.has(pageKey(value))) {
+    return Either.left(pagingError(response, `the page's ${next.field} is the same page again (a page already read)`))
   }
+  seen.add(pageKey(value))
   return Either.right(Option.some(
     HttpClientRequest.get(value).pipe(
       HttpClientRequest.setHeaders(Headers.remove(first.headers, pageUrlHeader)),
@@ -1038,15 +1117,26 @@ const rawPages = (
   request: HttpClientRequest.HttpClientRequest | string,
   next: NextPage
 ): Stream.Stream<unknown, ApiError, ZuoraClient> => {
-  const first = requestOf(request)
+  const first = withQueryAsParams(requestOf(request))
   // A page whose link is bad is still emitted: the failure comes with the pull after it.
   type Step = Either.Either<HttpClientRequest.HttpClientRequest, ZuoraApiError.ZuoraApiError>
-  const step = (current: Step, client: Service): Effect.Effect<readonly [unknown, Option.Option<Step>], ApiError> => {
+  const step = (
+    current: Step,
+    client: Service,
+    seen: Set<string>
+  ): Effect.Effect<readonly [unknown, Option.Option<Step>], ApiError> => {
     if (Either.isLeft(current)) return Effect.fail(current.left)
     const sent = current.right
     return Effect.flatMap(client.execute(sent), (response) =>
       Effect.map(readAnswer(response), (raw) => {
-        const following = nextRequest(first, sent, response, raw, next)
+        if (seen.size === 0) {
+          // The first page, as sent: its URL, and the cursor it may have been given.
+          seen.add(pageKey(urlOf(response.request)))
+          if (next._tag === "Cursor") {
+            for (const [key, v] of first.urlParams) if (key === next.param) seen.add(`cursor:${v}`)
+          }
+        }
+        const following = nextRequest(first, response, raw, next, seen)
         const after: Option.Option<Step> = Either.isLeft(following)
           ? Option.some(Either.left(following.left))
           : Option.map(following.right, (r): Step => Either.right(r))
@@ -1054,7 +1144,10 @@ const rawPages = (
       }))
   }
   return Stream.unwrap(
-    Effect.map(ZuoraClient, (client) => Stream.paginateEffect(Either.right(first) as Step, (s) => step(s, client)))
+    Effect.map(ZuoraClient, (client) => {
+      const seen = new Set<string>()
+      return Stream.paginateEffect(Either.right(first) as Step, (s) => step(s, client, seen))
+    })
   )
 }
 
@@ -1203,6 +1296,16 @@ export const layerConfig = (
   Layer.unwrapEffect(Effect.gen(function*() {
     const api = yield* unwrapConfig(options.api)
     const token = yield* unwrapConfig(options.token)
+    // Each option is named by its side (`api.timeout`, `token.maxWait`, `token.request.timeout`), checked
+    // here, before anything is built.
+    const { entityIds: _i, orgIds: _o, trackId: _t, zuoraVersion: _v, ...apiRest } = api
+    yield* options_.decode(OptionsSchema, apiRest, "api")
+    const { request: tokenRequest, ...tokenRest } = token
+    yield* options_.decode(TokenService.CacheOptionsSchema, tokenRest, "token")
+    yield* Either.mapLeft(
+      TokenRequest.validateOptions(tokenRequest),
+      (error) => new InvalidConfiguration({ setting: `token.request.${error.setting}`, description: error.description })
+    )
     return layer({
       ...api,
       ...(options.transformClient === undefined ? {} : { transformClient: options.transformClient })

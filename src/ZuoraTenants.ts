@@ -144,8 +144,10 @@ export const make = <R = never>(
     const map = yield* RcMap.make({
       lookup: (tenant: string) =>
         Effect.gen(function*() {
+          // A lookup that dies (a rejected promise in `Effect.promise`) is a failure of the lookup too:
+          // typed, and without its text.
           const input = yield* Effect.mapError(
-            options.credentials(tenant),
+            Effect.catchAllDefect(options.credentials(tenant), (defect) => Effect.fail(defect)),
             (cause) => {
               const failure = kindOf(cause)
               return new ZuoraTenantError({
@@ -171,7 +173,7 @@ export const make = <R = never>(
       validTenant.test(tenant)
         ? RcMap.get(map, tenant).pipe(
           // A failed build is not kept: the next use looks the tenant up again.
-          Effect.tapError(() => RcMap.invalidate(map, tenant)),
+          Effect.onError(() => RcMap.invalidate(map, tenant)),
           Effect.catchIf(
             Cause.isExceededCapacityException,
             () => new ZuoraTenantError({ tenant, description: `more than ${decoded.capacity} tenants are in use` })

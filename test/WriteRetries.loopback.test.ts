@@ -5,6 +5,7 @@
  * or a 422.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -134,6 +135,42 @@ describe("writes: generated Idempotency-Keys and safe retries", () => {
       assert.strictEqual(mismatch.status, 422)
       assert.strictEqual(keysOf(yield* simulator.requests).length, 2, "no retry of the 422")
       assert.strictEqual((yield* simulator.stats).idempotencyMismatches, 1)
+    }))
+})
+
+describe("review findings: writes", () => {
+  it.scopedLive("the app's own HttpClient.retryTransient over the client re-sends the same key: one payment", () =>
+    Effect.gen(function*() {
+      const { simulator, zuora } = yield* setup({
+        retryPolicy: false,
+        transformClient: (client) =>
+          client.pipe(
+            HttpClient.mapRequest(HttpClientRequest.setHeader("x-app", "1")),
+            HttpClient.retryTransient({ times: 2 })
+          )
+      })
+      yield* simulator.scriptApi({ method: "POST", path: "/v1/payments" }, Answer.ProcessedThenReset())
+      assert.strictEqual((yield* zuora.execute(payment())).status, 200)
+      const keys = keysOf(yield* simulator.requests)
+      assert.strictEqual(keys.length, 2)
+      assert.strictEqual(keys[0], keys[1], "one logical call, one key")
+      assert.strictEqual((yield* simulator.stats).paymentsCreated, 1)
+    }))
+
+  it.scopedLive("Zuora's own 503 in the newer shapes ({type, code, message} or {errors}) is not retried", () =>
+    Effect.gen(function*() {
+      const { simulator, zuora } = yield* setup()
+      yield* simulator.scriptApi(
+        { method: "POST", path: "/v1/payments" },
+        Answer.TypedError({ status: 503, type: "api_error", code: "unavailable", message: "try later" })
+      )
+      assert.strictEqual((yield* zuora.execute(payment())).status, 503)
+      yield* simulator.scriptApi(
+        { method: "POST", path: "/v1/payments" },
+        Answer.Status({ status: 503, body: "{\"errors\":[{\"code\":\"unavailable\",\"message\":\"later\"}]}" })
+      )
+      assert.strictEqual((yield* zuora.execute(payment())).status, 503)
+      assert.strictEqual(keysOf(yield* simulator.requests).length, 2, "one attempt each")
     }))
 })
 

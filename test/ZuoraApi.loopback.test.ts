@@ -8,9 +8,12 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Inspectable from "effect/Inspectable"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -357,5 +360,142 @@ describe("paging: paginate and pages", () => {
       ))
       assert.strictEqual(seen.length, 20)
       assert.strictEqual(error._tag, "ZuoraApiError")
+    }))
+})
+
+describe("review findings: paging cycles, echoes, nesting", () => {
+  const Item = Schema.Struct({ n: Schema.Number })
+
+  it.scopedLive("a nextPage cycle A -> B -> A, and the same page respelled (?page=1&), fail instead of looping", () =>
+    Effect.gen(function*() {
+      const { simulator, zuora } = yield* setup()
+      yield* simulator.route({ method: "GET", path: "/v1/cycle" }, (request) => ({
+        body: {
+          items: [{ n: 1 }],
+          nextPage: `${simulator.baseUrl}/v1/cycle?page=${request.query.get("page") === "a" ? "b" : "a"}`
+        }
+      }))
+      const cycle = yield* Effect.flip(withClient(
+        zuora,
+        Stream.runDrain(Stream.take(ZuoraClient.paginate("/v1/cycle?page=a", { items: "items", schema: Item }), 50))
+      ))
+      assert.include(cycle.message, "a page already read")
+      assert.strictEqual((yield* simulator.stats).apiCalls, 2)
+      let i = 0
+      yield* simulator.route({ method: "GET", path: "/v1/respelled" }, () => {
+        i++
+        return { body: { items: [{ n: i }], nextPage: `${simulator.baseUrl}/v1/respelled?page=1${"&".repeat(i)}` } }
+      })
+      const respelled = yield* Effect.flip(withClient(
+        zuora,
+        Stream.runDrain(Stream.take(ZuoraClient.paginate("/v1/respelled?page=1", { items: "items", schema: Item }), 30))
+      ))
+      assert.include(respelled.message, "a page already read")
+      assert.strictEqual(i, 1)
+    }))
+
+  it.scopedLive("a cursor cycle A -> B -> A fails; a cursor given in the first URL is replaced, not doubled", () =>
+    Effect.gen(function*() {
+      const { simulator, zuora } = yield* setup()
+      yield* simulator.route({ method: "GET", path: "/v1/cursors" }, (request) => {
+        const cursors = request.query.getAll("cursor")
+        const at = cursors.length === 0 ? "A" : cursors[cursors.length - 1]!
+        return {
+          status: cursors.length > 1 ? 400 : 200,
+          body: { data: [{ n: at.charCodeAt(0) }], next_page: at === "A" ? "B" : "A" }
+        }
+      })
+      const cycle = yield* Effect.flip(withClient(
+        zuora,
+        Stream.runDrain(
+          Stream.take(
+            ZuoraClient.paginate("/v1/cursors", { items: "data", schema: Item, next: ZuoraClient.cursor() }),
+            50
+          )
+        )
+      ))
+      assert.include(cycle.message, "a page already read")
+      const resumed = yield* Effect.flip(withClient(
+        zuora,
+        Stream.runDrain(
+          ZuoraClient.paginate("/v1/cursors?cursor=B", { items: "data", schema: Item, next: ZuoraClient.cursor() })
+        )
+      ))
+      // B -> A -> B: the cursor of the first URL counts as read; never two cursor parameters.
+      assert.include(resumed.message, "a page already read")
+      const sent = (yield* simulator.requests).filter((r) => r.path === "/v1/cursors")
+      assert.isTrue(sent.every((r) => new URLSearchParams(r.query).getAll("cursor").length <= 1))
+    }))
+
+  it.scopedLive("the token echoed by a 401's request id, a foreign nextPage, a schema's ParseError or a header never shows", () =>
+    Effect.gen(function*() {
+      const { simulator, tokens, zuora } = yield* setup()
+      const token = () => Effect.map(tokens.get, (t) => Redacted.value(t.token))
+      const echo = (request: ZuoraSimulator.RouteRequest) =>
+        (request.headers["authorization"] ?? "").replace(/^Bearer /, "")
+      yield* simulator.route({ method: "GET", path: "/v1/unauthorized" }, (request) => ({
+        status: 401,
+        headers: { "zuora-request-id": `rid ${echo(request)}` },
+        body: { success: false, reasons: [{ code: 90000011, message: "Authentication error" }] }
+      }))
+      yield* simulator.route({ method: "GET", path: "/v1/foreign-next" }, (request) => ({
+        body: { items: [], nextPage: `https://elsewhere.example/?t=${echo(request)}` }
+      }))
+      yield* simulator.route({ method: "GET", path: "/v1/echo-body" }, (request) => ({
+        body: { success: true, n: `Bearer ${echo(request)}` }
+      }))
+      yield* simulator.route({ method: "GET", path: "/v1/echo-header" }, (request) => ({
+        body: "<html>portal</html>",
+        contentType: "text/html",
+        headers: { "x-echo": `Bearer ${echo(request)}` }
+      }))
+      const errors = [
+        yield* Effect.flip(withClient(zuora, ZuoraClient.json("/v1/unauthorized", Schema.Unknown))),
+        yield* Effect.flip(
+          withClient(zuora, Stream.runDrain(ZuoraClient.paginate("/v1/foreign-next", { items: "items", schema: Item })))
+        ),
+        yield* Effect.flip(withClient(zuora, ZuoraClient.json("/v1/echo-body", Item))),
+        yield* Effect.flip(withClient(zuora, ZuoraClient.json("/v1/echo-header", Item)))
+      ]
+      assert.deepStrictEqual(errors.map((e) => e._tag), [
+        "ZuoraUnauthorized",
+        "ZuoraApiError",
+        "ParseError",
+        "ResponseError"
+      ])
+      const value = yield* token()
+      for (const error of errors) {
+        for (const rendering of [String(error), error.message, JSON.stringify(error), Inspectable.format(error)]) {
+          assert.notInclude(rendering, value, `${error._tag}: ${rendering.slice(0, 200)}`)
+        }
+      }
+    }))
+
+  it.scopedLive("a body nested 200,000 levels deep is a ResponseError, not a stack overflow", () =>
+    Effect.gen(function*() {
+      const { simulator, zuora } = yield* setup()
+      yield* simulator.route({ method: "GET", path: "/v1/deep" }, () => ({
+        body: `{"success":true,"a":${"[".repeat(200_000)}`
+      }))
+      const exit = yield* Effect.exit(
+        withClient(zuora, ZuoraClient.json("/v1/deep", Schema.Struct({ a: Schema.String })))
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      const rendered = Cause.pretty(exit._tag === "Failure" ? exit.cause : Cause.empty)
+      assert.include(rendered, "nested deeper than")
+    }))
+
+  it.scopedLive("a reason whose message is a number keeps every reason", () =>
+    Effect.gen(function*() {
+      const { simulator, zuora } = yield* setup()
+      yield* simulator.route({ method: "GET", path: "/v1/odd-reasons" }, () => ({
+        status: 400,
+        body: { success: false, reasons: [{ code: 1, message: 42 }, { code: 2, message: "second" }] }
+      }))
+      const error = yield* Effect.flip(withClient(zuora, ZuoraClient.json("/v1/odd-reasons", Schema.Unknown)))
+      assert.strictEqual(error._tag, "ZuoraApiError")
+      if (error._tag === "ZuoraApiError") {
+        assert.deepStrictEqual(error.reasons.map((r) => r.message), ["42", "second"])
+      }
     }))
 })

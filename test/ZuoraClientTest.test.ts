@@ -130,14 +130,34 @@ describe("ZuoraClient.layerTest", () => {
       ]
     }, { retryPolicy: {} }))))
 
-  it.effect("a route key that is not METHOD /path fails the build with InvalidConfiguration", () =>
+  it.effect("a route key that is not METHOD /path (or has a query) fails the build with InvalidConfiguration", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(
-        Effect.provide(accountName("A1"), ZuoraClient.layerTest({ "GET v1/accounts": {} }))
-      )
-      assert.strictEqual(error._tag, "InvalidConfiguration")
-      assert.include(error.message, "GET v1/accounts")
+      for (const key of ["GET v1/accounts", "GET /v1/accounts?x=1", "GET /v1/a#b"]) {
+        const error = yield* Effect.flip(Effect.provide(accountName("A1"), ZuoraClient.layerTest({ [key]: {} })))
+        assert.strictEqual(error._tag, "InvalidConfiguration")
+        assert.include(error.message, key)
+      }
     }))
+
+  it.effect("bad options are InvalidConfiguration naming the option, never a defect", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{ entityIds: "abc" }, "entityIds"],
+        [{ orgIds: [1] }, "orgIds"],
+        [{ environment: { name: "x" } }, "environment"],
+        [{ retryPolicy: { transient: { maxRetries: -1 } } }, "retryPolicy.transient.maxRetries"],
+        [{ maxBodyBytes: -5 }, "maxBodyBytes"],
+        [{ deadline: "banana" }, "deadline"]
+      ]
+      for (const [options, setting] of cases) {
+        // Options as an app reads them from JSON: any shape.
+        const parsed = JSON.parse(JSON.stringify(options)) as ZuoraClient.TestOptions
+        const error = yield* Effect.flip(ZuoraClient.makeTest({}, parsed))
+        assert.strictEqual(error._tag, "InvalidConfiguration", JSON.stringify(options))
+        if (error._tag === "InvalidConfiguration") assert.strictEqual(error.setting, setting, error.message)
+        assert.notInclude(error.message, "Expected false")
+      }
+    }).pipe(Effect.scoped))
 
   it("needs no HttpClient: the layer's requirements are empty", () => {
     const layer: Layer.Layer<ZuoraClient.ZuoraClient | ZuoraClient.TestRequests, TokenError, never> = ZuoraClient

@@ -5,9 +5,11 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -95,6 +97,29 @@ describe("ZuoraTenants: a keyed family of clients", () => {
       if (error._tag === "ZuoraTenantError") assert.strictEqual(error.failure, "Error")
       yield* tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account))
       assert.strictEqual(attempts, 2, "looked up again after the failure")
+    }))
+
+  it.scopedLive("a lookup that dies (a rejected promise) is a ZuoraTenantError without its text, and is not cached", () =>
+    Effect.gen(function*() {
+      const { acme } = yield* twoTenants
+      let attempts = 0
+      const tenants = yield* ZuoraTenants.make({
+        credentials: () =>
+          Effect.suspend(() => {
+            attempts++
+            return attempts === 1
+              ? Effect.promise(() => Promise.reject(new Error("db password=hunter2")))
+              : Effect.succeed(acme.credentials)
+          }),
+        api
+      }).pipe(Effect.provide(FetchHttpClient.layer))
+      const exit = yield* Effect.exit(tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account)))
+      assert.isTrue(Exit.isFailure(exit))
+      const rendered = exit._tag === "Failure" ? Cause.pretty(exit.cause) : ""
+      assert.include(rendered, "ZuoraTenantError")
+      assert.notInclude(rendered, "hunter2")
+      yield* tenants.use("acme", ZuoraClient.json("/v1/accounts/A00000001", Account))
+      assert.strictEqual(attempts, 2, "looked up again")
     }))
 
   it.scopedLive("bad credentials, a bad tenant key and capacity are typed errors; bad options fail the build", () =>
@@ -200,7 +225,7 @@ describe("ZuoraClient.layerConfig", () => {
         api: { zuoraVersion: Config.succeed("2025-08-12"), maxBodyBytes: Config.integer("ZUORA_MAX_BODY") }
       })
       assert.strictEqual(api._tag, "InvalidConfiguration")
-      if (api._tag === "InvalidConfiguration") assert.strictEqual(api.setting, "maxBodyBytes")
+      if (api._tag === "InvalidConfiguration") assert.strictEqual(api.setting, "api.maxBodyBytes", "named by its side")
       const token = yield* build({
         api: { zuoraVersion: Config.succeed("2025-08-12") },
         token: { maxWait: Config.duration("ZUORA_MAX_WAIT") }

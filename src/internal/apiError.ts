@@ -10,12 +10,21 @@ import { Reason, ZuoraApiError } from "../ZuoraApiError.js"
 import * as headers from "./headers.js"
 
 const Code = Schema.Union(Schema.Number, Schema.String)
+// A message as Zuora should send it (a string), or whatever else came, as text.
+const Text = Schema.Union(
+  Schema.String,
+  Schema.transform(Schema.Union(Schema.Number, Schema.Boolean), Schema.String, {
+    strict: false,
+    decode: (value) => String(value),
+    encode: (value) => value
+  })
+)
 
 // Zuora's shapes, each tolerant: unknown fields are ignored, every field but the list is optional.
 const V1 = Schema.Struct({
   success: Schema.optional(Schema.Boolean),
   processId: Schema.optional(Schema.String),
-  reasons: Schema.Array(Schema.Struct({ code: Schema.optional(Code), message: Schema.optional(Schema.String) }))
+  reasons: Schema.Array(Schema.Struct({ code: Schema.optional(Code), message: Schema.optional(Text) }))
 })
 const Crud = Schema.Struct({
   Success: Schema.optional(Schema.Boolean),
@@ -76,7 +85,35 @@ export const saysUnsuccessful = (body: unknown): boolean =>
 /** Whether a body is Zuora's own answer (it carries Zuora's fields), not a gateway's. */
 export const isZuoraBody = (body: unknown): boolean =>
   typeof body === "object" && body !== null && !Array.isArray(body) &&
-  ["success", "Success", "reasons", "processId", "Errors"].some((field) => field in body)
+  (["success", "Success", "reasons", "processId", "Errors"].some((field) => field in body) ||
+    Array.isArray((body as { errors?: unknown }).errors) ||
+    ("code" in body && "message" in body))
+
+/**
+ * The nesting depth of a JSON text, counted without parsing it (brackets outside strings), up to
+ * `limit + 1`: a body nested deeper than any Zuora answer is refused before it is parsed or decoded (a
+ * schema's error over it would overflow the stack when printed).
+ */
+export const depthOf = (text: string, limit: number): number => {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) {
+      depth++
+      if (depth > max) {
+        max = depth
+        if (max > limit) return max
+      }
+    } else if (c === 125 || c === 93) depth--
+  }
+  return max
+}
 
 interface Parsed {
   readonly reasons: ReadonlyArray<Reason>

@@ -173,11 +173,14 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
   private streamed = false
   private bytesRead = false
 
+  private scrubbed: Headers.Headers | undefined
+
   constructor(
     readonly original: HttpClientResponse.HttpClientResponse,
     readonly request: HttpClientRequest.HttpClientRequest,
     readonly limits: Limits,
-    private readonly release: Effect.Effect<void>
+    private readonly release: Effect.Effect<void>,
+    private readonly secrets: ReadonlyArray<string> = []
   ) {
     super()
   }
@@ -185,8 +188,21 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
   get status(): number {
     return this.original.status
   }
+  // A header that echoes the bearer token (a proxy's debugging header) shows `<redacted>` in its place.
   get headers(): Headers.Headers {
-    return this.original.headers
+    if (this.secrets.length === 0) return this.original.headers
+    if (this.scrubbed === undefined) {
+      const out: Record<string, string> = {}
+      for (const [name, value] of Object.entries(this.original.headers)) {
+        let clean = value
+        for (const secret of this.secrets) {
+          if (secret.length >= 8 && clean.includes(secret)) clean = clean.split(secret).join("<redacted>")
+        }
+        out[name] = clean
+      }
+      this.scrubbed = out as Headers.Headers
+    }
+    return this.scrubbed
   }
   get cookies(): Cookies.Cookies {
     return this.original.cookies
@@ -338,8 +354,9 @@ export const guardResponse = (
   response: HttpClientResponse.HttpClientResponse,
   request: HttpClientRequest.HttpClientRequest,
   limits: Limits,
-  release: Effect.Effect<void> = Effect.void
-): HttpClientResponse.HttpClientResponse => new GuardedResponse(response, request, limits, release)
+  release: Effect.Effect<void> = Effect.void,
+  secrets: ReadonlyArray<string> = []
+): HttpClientResponse.HttpClientResponse => new GuardedResponse(response, request, limits, release, secrets)
 
 /** What the guarded fetch adds to the one request of an exchange: the credentials, which travel only there. */
 export interface Credentials {

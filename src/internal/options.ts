@@ -60,8 +60,16 @@ export const decode = <A, I>(
   input: unknown,
   prefix?: string
 ): Either.Either<A, InvalidConfiguration> =>
-  Either.mapLeft(ParseResult.decodeUnknownEither(schema)(input, { errors: "first" }), (error) => {
-    const [issue] = ParseResult.ArrayFormatter.formatIssueSync(error)
+  Either.mapLeft(ParseResult.decodeUnknownEither(schema)(input, { errors: "all" }), (error) => {
+    // The most specific problem: in a union such as `false | { ... }`, the member that was meant (the
+    // deepest path, and not the "Expected false" of the literal member) names the option at fault.
+    const issues = ParseResult.ArrayFormatter.formatIssueSync(error)
+    const meant = issues.filter((i) => !/^Expected (false|true)\b/.test(i.message))
+    const candidates = meant.length > 0 ? meant : issues
+    const issue = candidates.reduce<(typeof issues)[number] | undefined>(
+      (best, i) => (best === undefined || i.path.length > best.path.length ? i : best),
+      undefined
+    )
     const path = [...(prefix === undefined ? [] : [prefix]), ...(issue?.path ?? []).map(String)].join(".")
     return new InvalidConfiguration({
       setting: path.length === 0 ? "options" : path,

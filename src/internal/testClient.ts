@@ -25,7 +25,7 @@ interface Entry {
 
 /** The route keys that do not parse: `"GET /v1/x"` or `"/v1/x"`. */
 export const invalidKeys = (routes: TestRoutes): ReadonlyArray<string> =>
-  Object.keys(routes).filter((key) => !/^(?:[A-Za-z]+ +)?\/\S*$/.test(key.trim()))
+  Object.keys(routes).filter((key) => !/^(?:[A-Za-z]+ +)?\/[^\s?#]*$/.test(key.trim()))
 
 const parseKey = (key: string): { readonly method: string | undefined; readonly path: string } => {
   const [first, second] = key.trim().split(/ +/)

@@ -15,6 +15,12 @@ export const entityAndOrgHeaders = (options: {
   readonly orgIds?: ReadonlyArray<string> | undefined
 }): Either.Either<Record<string, string>, InvalidConfiguration> => {
   const out: Record<string, string> = {}
+  for (const setting of ["entityIds", "orgIds"] as const) {
+    const value: unknown = options[setting]
+    if (value !== undefined && !(Array.isArray(value) && value.every((id) => typeof id === "string"))) {
+      return Either.left(new InvalidConfiguration({ setting, description: "must be an array of strings" }))
+    }
+  }
   if (options.entityIds !== undefined && options.entityIds.length > 0) {
     const bad = options.entityIds.findIndex((id) => !uuid.test(id))
     if (bad >= 0) {
