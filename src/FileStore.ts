@@ -125,7 +125,12 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
       const sealer = yield* Seal.make({ storeKey: context.key, clientSecret: context.clientSecret, keys: options.keys })
       const directory = options.directory.replace(/(.)\/+$/, "$1")
       const base = `${directory.replace(/\/+$/, "")}/${context.key}`
-      const paths = { token: `${base}.token`, lock: `${base}.lock`, notBefore: `${base}.not-before` }
+      const paths = {
+        token: `${base}.token`,
+        lock: `${base}.lock`,
+        notBefore: `${base}.not-before`,
+        refused: `${base}.refused`
+      }
       const leaseTtlMillis = Duration.toMillis(Duration.decode(options.leaseTtl ?? "30 seconds"))
       const pollInterval = Duration.decode(options.pollInterval ?? "100 millis")
       const clock = yield* Effect.clock
@@ -169,9 +174,15 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
         }).pipe(Effect.orElseSucceed(() => Option.none()))
 
       const readRaw = readEntry(paths.token)
+      // An entry of a token the API refused (its issuedAt in `<key>.refused`) is no entry: a process that
+      // never saw the refusal does not adopt it again, also when the entry is written back (replayed).
       const read: Effect.Effect<Option.Option<AccessToken>> = Effect.flatMap(
-        readRaw,
-        Option.match({ onNone: () => Effect.succeedNone, onSome: (raw) => sealer.open(raw.trim()) })
+        Effect.all([readRaw, readEntry(paths.refused)]),
+        ([raw, refused]) =>
+          Option.isNone(raw) ||
+            (Option.isSome(refused) && String(Seal.issuedAtOf(raw.value.trim()) ?? "") === refused.value.trim())
+            ? Effect.succeedNone
+            : sealer.open(raw.value.trim())
       )
 
       // Written to a temporary file with mode 0600, then renamed: readers never see half an entry, and a
@@ -290,8 +301,7 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
             }
             if (lock === "held" && elapsedMillis() >= giveUpAt) return yield* fetchUnleased
             if (lock === "acquired") {
-              const raw = yield* readRaw
-              const current = Option.isSome(raw) ? yield* sealer.open(raw.value.trim()) : Option.none()
+              const current = yield* read
               if (Option.isSome(current) && isFresh(current.value)) {
                 yield* releaseLock(owner)
                 return current.value
@@ -326,9 +336,13 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
 
       const invalidate = (token: AccessToken): Effect.Effect<void> =>
         Effect.flatMap(read, (current) =>
-          Option.isSome(current) && Equal.equals(current.value.token, token.token)
-            ? Effect.ignore(fs.remove(paths.token))
-            : Effect.void)
+          Effect.zipRight(
+            // Marked first: whatever the entry holds afterwards, that token is not adopted again.
+            Effect.ignore(writeAtomically(paths.refused, String(token.issuedAt))),
+            Option.isSome(current) && Equal.equals(current.value.token, token.token)
+              ? Effect.ignore(fs.remove(paths.token))
+              : Effect.void
+          ))
 
       const store: TokenStore.TokenStore = { read, lease, invalidate, readBackoff, publishBackoff }
       return store

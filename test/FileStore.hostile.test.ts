@@ -341,3 +341,29 @@ describe("FileStore: failed writes and oversized entries", () => {
     }).pipe(Effect.provide(logger.layer))
   })
 })
+
+describe("FileStore: refusals are shared", () => {
+  it.scopedLive("a token one service invalidated is not adopted by another, even when its entry is written back", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      const entryPath = path.join(directory, `${yield* keyOf(simulator)}.token`)
+      const first = yield* service(simulator, directory)
+      const refused = yield* first.get
+      const saved = fs.readFileSync(entryPath, "utf8")
+      assert.isTrue(yield* first.invalidate(refused))
+      // The store is told in the background: wait until the mark is down.
+      const refusedPath = entryPath.replace(/\.token$/, ".refused")
+      while (!fs.existsSync(refusedPath)) yield* Effect.sleep("10 millis")
+      // A writer replays the old entry: sealed, genuine, and of a refused token.
+      fs.writeFileSync(entryPath, saved, { mode: 0o600 })
+      const second = yield* service(simulator, directory)
+      const got = yield* second.get
+      assert.notStrictEqual(
+        Redacted.value(got.token),
+        Redacted.value(refused.token),
+        "the replayed token is not adopted"
+      )
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 2)
+    }).pipe(Effect.provide(TestLogger.make().layer)))
+})
