@@ -8,15 +8,20 @@
  * - Redis Cluster: every key of one store shares a hash tag (`zuora-oauth:{<store key>}:…`), so every
  *   script runs on one node.
  * - Fleet-wide single flight: one process takes a lease and fetches, and publishes through one Lua
- *   script that writes only if it still holds the lease and the stored token does not live longer
- *   (fencing). The others wait for the publication (pub/sub, with polling as a fallback).
+ *   script that writes only if it still holds the lease (fencing) and no entry that lives longer took
+ *   the place of the one it found. The others wait for the publication (pub/sub, with polling as a
+ *   fallback).
  * - Every wait is bounded: a lease without an expiry, or with a longer one than a lease has, is stale at
- *   once; a waiter gives up after the lease time and fetches locally; a lease whose acquisition timed
- *   out is released (it may still land); a holder that dies mid-fetch is replaced once its lease expires.
+ *   once; a holder that dies mid-fetch is replaced once its lease lapses; a waiter waits while the
+ *   holder's lease lives, four lease times at most in all, then fetches locally; a lease whose
+ *   acquisition timed out is released (it may still land). A stored entry that is stale, unreadable or
+ *   refused is replaced by the next publication, whatever its expiry.
  * - Times between processes are durations on the server's clock (`PX`, `PTTL`): the 429 back-off is a key
  *   that lives as long as the delay, bounded by the service's `maxRateLimitDelay`; a token read from the
  *   store lives no longer than its entry.
  * - A token the API refused is marked, so that no process adopts its entry again.
+ * - Publishing is `SET` then `PUBLISH`: a `PUBLISH` refused (an ACL without channels) leaves the token
+ *   stored, logs a warning, and the fleet finds the token by polling.
  * - Redis down or slow: each call has a short timeout, a circuit breaker skips Redis for a while after
  *   failures, and callers are served by fetching locally (a warning and a metric), never failed.
  * - Every entry is sealed (AES-256-GCM, key from HKDF over the client secret, the store key as
@@ -76,9 +81,10 @@ export interface Options {
   /** The timeout of each Redis call. Default 200 ms. */
   readonly commandTimeout?: Duration.DurationInput | undefined
   /**
-   * How long a lease lasts unless renewed; a dead holder is replaced after it, and a waiter gives up
-   * waiting after it and fetches locally. A lease without an expiry, or with a longer one than this, is
-   * stale at once. Default 15 s.
+   * How long a lease lasts unless renewed (its holder renews it every third of it while it fetches): a
+   * dead holder is replaced after it. A lease without an expiry, or with a longer one than this, is
+   * stale at once. A waiter waits while the lease lives, and four times this at most in all, then
+   * fetches locally. Default 15 s.
    */
   readonly leaseTtl?: Duration.DurationInput | undefined
   /** How often a waiting process looks for a publication besides pub/sub. Default 250 ms. */
@@ -112,14 +118,18 @@ class Unavailable {
   readonly _tag = "Unavailable"
 }
 
+// How many lease times a waiter waits in all, however often the lease is renewed.
+const maxWaitLeases = 4
+
 // Every script returns integers, strings or arrays of them (ioredis 6 speaks RESP3: no booleans), and
 // touches only keys of one hash tag, so that Redis Cluster runs it on one node. Times are durations on
 // the server's clock (PX, PTTL), never a machine's wall clock.
 
-// The entry, unless it is too large or marked refused, with what is left of its expiry.
-// -> { entry, pttl }: pttl -2 none, -3 too large, -4 refused.
+// The entry, unless it is too large (or not a string: a hostile write) or marked refused, with what is
+// left of its expiry. -> { entry, pttl }: pttl -2 none, -3 too large or not a string, -4 refused.
 const readScript = `
-local len = redis.call('STRLEN', KEYS[1])
+local ok, len = pcall(redis.call, 'STRLEN', KEYS[1])
+if not ok then return {'', -3} end
 if len == 0 then return {'', -2} end
 if len > tonumber(ARGV[1]) then return {'', -3} end
 local v = redis.call('GET', KEYS[1])
@@ -141,19 +151,26 @@ return 0`
 // What is left of the lease: -2 none, -1 no expiry, else milliseconds.
 const leaseTtlScript = `return redis.call('PTTL', KEYS[1])`
 
-// Writes the entry only if the caller still holds the lease and the stored token does not live longer
-// (or the caller found it unreadable); then drops the lease and tells the fleet, last and under pcall
-// (an ACL may refuse PUBLISH after the SET applied). -> 1 written, 0 not.
+// Writes the entry only if the caller still holds the lease (fencing), and unless another entry that
+// lives longer replaced the one the caller read when it took the lease (ARGV[5]: that entry's issuedAt,
+// '' for none, '*' for one unreadable). So an entry the caller found stale (a replayed old one with a
+// long expiry, say) is replaced, and a newer one is kept. Then it drops the lease and tells the fleet,
+// last and under pcall (an ACL may refuse PUBLISH after the SET applied).
+// -> 1 written and told, 2 written but PUBLISH refused, 0 not written.
 const publishScript = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if ARGV[5] ~= '1' and redis.call('PTTL', KEYS[1]) >= tonumber(ARGV[3]) then
-  redis.call('DEL', KEYS[2])
-  return 0
+if ARGV[5] ~= '*' then
+  local ok, head = pcall(redis.call, 'GETRANGE', KEYS[1], 0, 63)
+  local seen = ok and string.match(head, '^v1%.(%d+)%.') or ''
+  if seen ~= ARGV[5] and redis.call('PTTL', KEYS[1]) >= tonumber(ARGV[3]) then
+    redis.call('DEL', KEYS[2])
+    return 0
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('DEL', KEYS[2])
-pcall(redis.call, 'PUBLISH', ARGV[4], '1')
-return 1`
+if pcall(redis.call, 'PUBLISH', ARGV[4], '1') then return 1 end
+return 2`
 
 const releaseScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -296,30 +313,37 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
 
     const integer = (u: unknown): number => (typeof u === "number" ? u : Number(u))
 
-    // The entry, read by the script: `unreadable` when one is there that must be replaced.
-    const readEntry: Effect.Effect<
-      { readonly token: Option.Option<AccessToken>; readonly unreadable: boolean },
-      Unavailable
-    > = Effect.flatMap(call(readScript, [keys.token, keys.refused], [maxEntryBytes]), (reply) => {
-      const [raw, ttlReply] = Array.isArray(reply) ? reply : []
-      const ttl = integer(ttlReply)
-      if (ttl === -3 || ttl === -4) return Effect.succeed({ token: Option.none(), unreadable: true })
-      if (typeof raw !== "string" || raw === "" || !(ttl > 0)) {
-        return Effect.succeed({ token: Option.none(), unreadable: false })
+    // The entry, read by the script, and what the publication compares against (`seen`): the entry's
+    // issuedAt, "" for none, "*" for one that must be replaced whatever (unreadable, too large, refused).
+    interface Entry {
+      readonly token: Option.Option<AccessToken>
+      readonly seen: string
+    }
+    const noEntry: Entry = { token: Option.none(), seen: "" }
+    const unreadable: Entry = { token: Option.none(), seen: "*" }
+    const readEntry: Effect.Effect<Entry, Unavailable> = Effect.flatMap(
+      call(readScript, [keys.token, keys.refused], [maxEntryBytes]),
+      (reply) => {
+        const [raw, ttlReply] = Array.isArray(reply) ? reply : []
+        const ttl = integer(ttlReply)
+        if (ttl === -3 || ttl === -4) return Effect.succeed(unreadable)
+        if (typeof raw !== "string" || raw === "" || !(ttl > 0)) return Effect.succeed(noEntry)
+        return Effect.map(sealer.open(raw), (opened): Entry =>
+          Option.isNone(opened) ? unreadable : {
+            // The entry's own expiry, on the server's clock, bounds the token's: a publisher whose clock
+            // is fast cannot make the fleet serve a token past its end.
+            token: Option.some(
+              opened.value.expiresAt > now() + ttl
+                ? new AccessToken({ ...opened.value, expiresAt: now() + ttl })
+                : opened.value
+            ),
+            seen: String(Seal.issuedAtOf(raw) ?? "*")
+          })
       }
-      return Effect.map(sealer.open(raw), (opened) => ({
-        // The entry's own expiry, on the server's clock, bounds the token's: a publisher whose clock is
-        // fast cannot make the fleet serve a token past its end.
-        token: Option.map(opened, (token) =>
-          token.expiresAt > now() + ttl ? new AccessToken({ ...token, expiresAt: now() + ttl }) : token),
-        unreadable: Option.isNone(opened)
-      }))
-    })
+    )
 
     const read: Effect.Effect<Option.Option<AccessToken>> = readEntry.pipe(
-      Effect.map((entry) =>
-        entry.token
-      ),
+      Effect.map((entry) => entry.token),
       Effect.orElseSucceed(() => Option.none<AccessToken>())
     )
 
@@ -332,6 +356,53 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     )
 
     const release = (owner: string) => call(releaseScript, [keys.lease], [owner])
+    // Past the breaker, on the same connection (so after whatever this owner sent before), and without
+    // waiting for the answer: for a lease whose SET timed out but may still land.
+    const releaseLater = (owner: string) => Effect.forkDaemon(Effect.ignore(send(releaseScript, [keys.lease], [owner])))
+
+    // The lease is taken: fetch under it, renewing it, and publish.
+    const hold = <E>(
+      owner: string,
+      fetch: Effect.Effect<AccessToken, E>,
+      isFresh: (token: AccessToken) => boolean
+    ): Effect.Effect<AccessToken, E> =>
+      Effect.gen(function*() {
+        // Unknown when the read fails: then an entry that lives longer is kept.
+        const entry = yield* Effect.orElseSucceed(readEntry, () => noEntry)
+        if (Option.isSome(entry.token) && isFresh(entry.token.value)) {
+          yield* Effect.ignore(release(owner))
+          return entry.token.value
+        }
+        const renewEvery = Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3)))
+        const renew = yield* Effect.fork(
+          Effect.repeat(Effect.ignore(call(renewScript, [keys.lease], [owner, leaseTtlMillis])), {
+            schedule: Schedule.spaced(renewEvery)
+          }).pipe(Effect.delay(renewEvery))
+        )
+        // An interrupted holder (its service closing) releases the lease at once, so the fleet
+        // need not wait out the lease.
+        const exit = yield* Effect.exit(Effect.onInterrupt(fetch, () => Effect.ignore(release(owner))))
+        yield* Fiber.interrupt(renew)
+        if (Exit.isFailure(exit)) {
+          yield* Effect.ignore(release(owner))
+          return yield* exit
+        }
+        const token = exit.value
+        const sealed = yield* sealer.seal(token)
+        const ttl = Math.max(1, token.expiresAt - now())
+        const written = yield* Effect.either(
+          call(publishScript, [keys.token, keys.lease], [owner, sealed, ttl, keys.channel, entry.seen])
+        )
+        if (written._tag === "Left") {
+          yield* Effect.logWarning("Redis token store: publishing the token failed; the lease is released")
+          yield* releaseLater(owner)
+        } else if (integer(written.right) === 2) {
+          yield* Effect.logWarning(
+            "Redis token store: the token is stored but PUBLISH was refused (an ACL?); waiting processes find it by polling"
+          )
+        }
+        return token
+      })
 
     const lease = <E>(
       fetch: Effect.Effect<AccessToken, E>,
@@ -339,55 +410,19 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     ): Effect.Effect<AccessToken, E | RateLimited> =>
       Effect.gen(function*() {
         const owner = randomId()
-        // A waiter gives up after the lease time (and one poll) and fetches locally: nothing in the
-        // store can keep a caller waiting longer.
-        const giveUpAt = monotonic() + leaseTtlMillis + Duration.toMillis(pollInterval)
+        // A waiter waits while the holder's lease lives (a live holder renews it; a dead one's lapses
+        // within the lease time, and a stale one is taken over at once), and for at most a few lease
+        // times in all: then it fetches locally, so that not even a writer who keeps renewing a lease
+        // can hold the fleet up for longer.
+        const giveUpAt = monotonic() + maxWaitLeases * leaseTtlMillis + Duration.toMillis(pollInterval)
         while (true) {
           const acquired = yield* Effect.either(call(acquireScript, [keys.lease], [owner, leaseTtlMillis]))
           if (acquired._tag === "Left") {
-            // A SET that timed out can still land: release it, owner-checked, on the same connection
-            // (so after it), past the breaker, and without waiting for the answer.
-            yield* Effect.forkDaemon(Effect.ignore(send(releaseScript, [keys.lease], [owner])))
+            // A SET that timed out can still land: release it, owner-checked.
+            yield* releaseLater(owner)
             return yield* TokenStore.fetchLocally("Redis", fetch)
           }
-          if (integer(acquired.right) >= 1) {
-            const entry = yield* Effect.orElseSucceed(readEntry, () => ({ token: Option.none(), unreadable: false }))
-            if (Option.isSome(entry.token) && isFresh(entry.token.value)) {
-              yield* Effect.ignore(release(owner))
-              return entry.token.value
-            }
-            const renewEvery = Duration.millis(Math.max(50, Math.floor(leaseTtlMillis / 3)))
-            const renew = yield* Effect.fork(
-              Effect.repeat(Effect.ignore(call(renewScript, [keys.lease], [owner, leaseTtlMillis])), {
-                schedule: Schedule.spaced(renewEvery)
-              }).pipe(Effect.delay(renewEvery))
-            )
-            // An interrupted holder (its service closing) releases the lease at once, so the fleet
-            // need not wait out the lease.
-            const exit = yield* Effect.exit(Effect.onInterrupt(fetch, () => Effect.ignore(release(owner))))
-            yield* Fiber.interrupt(renew)
-            if (Exit.isFailure(exit)) {
-              yield* Effect.ignore(release(owner))
-              return yield* exit
-            }
-            const token = exit.value
-            const sealed = yield* sealer.seal(token)
-            const ttl = Math.max(1, token.expiresAt - now())
-            const written = yield* Effect.either(
-              call(publishScript, [keys.token, keys.lease], [
-                owner,
-                sealed,
-                ttl,
-                keys.channel,
-                entry.unreadable ? "1" : "0"
-              ])
-            )
-            if (written._tag === "Left") {
-              yield* Effect.logWarning("Redis token store: publishing the token failed; the lease is released")
-              yield* Effect.forkDaemon(Effect.ignore(send(releaseScript, [keys.lease], [owner])))
-            }
-            return token
-          }
+          if (integer(acquired.right) >= 1) return yield* hold(owner, fetch, isFresh)
           // Another process holds the lease: wait for its publication while its lease lives.
           let again = false
           while (monotonic() < giveUpAt) {
@@ -407,8 +442,8 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
           }
           if (!again) {
             yield* Effect.logWarning(
-              "Redis token store: the lease holder did not publish within the lease time; fetching the token locally"
-            )
+              "Redis token store: the lease was held for too long without a publication; fetching the token locally"
+            ).pipe(Effect.annotateLogs({ waitedMillis: maxWaitLeases * leaseTtlMillis }))
             return yield* fetch
           }
         }

@@ -127,6 +127,15 @@ const ioredis = (client: IoRedisLike): Adapter => {
 
 const nodeRedis = (client: NodeRedisLike): Adapter => {
   const cluster = "masters" in client
+  // A cluster's node connections take their options from `defaults`, which a duplicate's overrides
+  // replace whole: the user's (credentials, TLS) are kept, read where the cluster keeps its options.
+  const clusterOptions: unknown = cluster ? Reflect.get(client, "_options") : undefined
+  const clusterDefaults: unknown = isObject(clusterOptions) ? clusterOptions["defaults"] : undefined
+  const noOfflineQueue = !cluster
+    ? { disableOfflineQueue: true }
+    : isObject(clusterOptions)
+    ? { defaults: { ...(isObject(clusterDefaults) ? clusterDefaults : {}), disableOfflineQueue: true } }
+    : {}
   const close = (connection: NodeRedisLike) => {
     if (connection.destroy !== undefined) connection.destroy()
     else void connection.disconnect?.().catch(ignore)
@@ -135,7 +144,7 @@ const nodeRedis = (client: NodeRedisLike): Adapter => {
     kind: cluster ? "node-redis-cluster" : "node-redis",
     connect: () => {
       // A duplicate needs `connect()`, and an 'error' listener; no offline queue, as for ioredis.
-      const connection = client.duplicate({ disableOfflineQueue: true })
+      const connection = client.duplicate(noOfflineQueue)
       connection.on("error", ignore)
       const connecting = connection.connect().catch(ignore)
       return {
