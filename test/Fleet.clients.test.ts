@@ -4,34 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { fileURLToPath } from "node:url"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { redisAvailable, redisRequired, startRedis } from "./utils/RedisServer.js"
-import { startWorker } from "./utils/Worker.js"
-
-const worker = fileURLToPath(new URL("./fixtures/fleet-worker.mjs", import.meta.url))
-
-interface Result {
-  readonly index: number
-  readonly tokens: ReadonlyArray<string>
-  readonly expired: number
-}
-
-/** `processes` cold worker processes with `kind` clients at once; their results once all have exited. */
-const coldFleet = (
-  simulator: ZuoraSimulator.Service,
-  redis: string,
-  kind: string,
-  processes: number,
-  callers = 20
-) =>
-  Effect.promise(() =>
-    Promise.all(
-      Array.from({ length: processes }, (_, i) =>
-        startWorker<Result>(worker, simulator, [simulator.baseUrl, redis, String(i), "once", String(callers), kind])
-          .done)
-    )
-  )
+import { coldFleet } from "./utils/Worker.js"
 
 const describeRedis = redisAvailable || redisRequired ? describe : describe.skip
 
@@ -41,7 +16,7 @@ describeRedis("Fleet mode with each client on one redis-server", () => {
       Effect.gen(function*() {
         const redis = yield* startRedis
         const simulator = yield* ZuoraSimulator.make({ latency: "200 millis" })
-        const results = yield* coldFleet(simulator, redis.url, kind, 8)
+        const results = yield* Effect.promise(() => coldFleet(simulator, redis.url, kind, 8))
         for (const r of results) assert.strictEqual(r.code, 0, r.stderr)
         assert.strictEqual(new Set(results.flatMap((r) => r.result!.tokens)).size, 1, "one token for the fleet")
         assert.strictEqual((yield* simulator.stats).tokenRequests, 1)

@@ -11,7 +11,6 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { Cluster } from "ioredis6"
-import { fileURLToPath } from "node:url"
 import * as RedisStore from "../src/RedisStore.js"
 import * as TokenService from "../src/TokenService.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -20,35 +19,7 @@ import { fastPolicy } from "./utils/Loopback.js"
 import { redisCli, type RedisCluster, startRedisCluster } from "./utils/RedisCluster.js"
 import { redisAvailable, redisRequired } from "./utils/RedisServer.js"
 import * as TestLogger from "./utils/TestLogger.js"
-import { startWorker } from "./utils/Worker.js"
-
-const worker = fileURLToPath(new URL("./fixtures/fleet-worker.mjs", import.meta.url))
-
-interface Result {
-  readonly index: number
-  readonly tokens: ReadonlyArray<string>
-  readonly expired: number
-}
-
-/** `processes` cold worker processes with `kind` clients at once; their results once all have exited. */
-const coldFleet = (
-  simulator: ZuoraSimulator.Service,
-  redis: string,
-  kind: string,
-  processes: number,
-  callers = 20
-) =>
-  Effect.promise(() =>
-    Promise.all(
-      Array.from({ length: processes }, (_, i) =>
-        startWorker<Result>(
-          worker,
-          simulator,
-          [simulator.baseUrl, redis, String(i), "once", String(callers), kind],
-          Math.max(30_000, processes * 4000)
-        ).done)
-    )
-  )
+import { coldFleet } from "./utils/Worker.js"
 
 // 12 keeps each case near 10 s on 2 cores; FLEET_PROCESSES=32 runs the issue's figure.
 const processes = Number(process.env.FLEET_PROCESSES ?? 12)
@@ -83,7 +54,7 @@ describeRedis("Redis Cluster", () => {
             Effect.gen(function*() {
               const cluster = yield* Nodes
               const simulator = yield* ZuoraSimulator.make({ latency: "200 millis" })
-              const results = yield* coldFleet(simulator, cluster.nodes, kind, processes)
+              const results = yield* Effect.promise(() => coldFleet(simulator, cluster.nodes, kind, processes))
               for (const r of results) assert.strictEqual(r.code, 0, r.stderr)
               assert.strictEqual(new Set(results.flatMap((r) => r.result!.tokens)).size, 1, "one token for the fleet")
               assert.strictEqual((yield* simulator.stats).tokenRequests, 1)

@@ -45,3 +45,33 @@ export const startWorker = <R>(
   })
   return { child, done, stdout: () => stdout }
 }
+
+/** What a fleet worker (test/fixtures/fleet-worker.mjs) reports: the tokens it was served. */
+export interface FleetResult {
+  readonly index: number
+  readonly tokens: ReadonlyArray<string>
+  readonly expired: number
+}
+
+const fleetWorker = new URL("../fixtures/fleet-worker.mjs", import.meta.url).pathname
+
+/**
+ * `processes` cold fleet workers at once, each with a Redis client of `kind` on `redis` (a URL, or a
+ * cluster's node list); their results once all have exited.
+ */
+export const coldFleet = (
+  simulator: ZuoraSimulator.Service,
+  redis: string,
+  kind: string,
+  processes: number,
+  callers = 20
+): Promise<ReadonlyArray<Finished<FleetResult>>> =>
+  Promise.all(
+    Array.from({ length: processes }, (_, i) =>
+      startWorker<FleetResult>(
+        fleetWorker,
+        simulator,
+        [simulator.baseUrl, redis, String(i), "once", String(callers), kind],
+        Math.max(30_000, processes * 4000)
+      ).done)
+  )
