@@ -110,6 +110,9 @@ interface Prepared {
  */
 export const validateOptions = (options: Options = {}): Either.Either<Prepared, InvalidConfiguration> => {
   const fail = (setting: string, description: string) => Either.left(new InvalidConfiguration({ setting, description }))
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return fail("options", "must be an object")
+  }
   let out: Record<string, string> = { accept: "application/json" }
   let trackId: string | undefined
   if (options.trackId !== undefined) {

@@ -337,6 +337,19 @@ export const make = (
   options: Options & { readonly environment?: ZuoraEnvironment.ZuoraEnvironment | undefined }
 ): Effect.Effect<Service, TokenError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
+    // Options read from JSON may have any shape: a wrong one is an InvalidConfiguration, never a throw.
+    if (typeof options !== "object" || options === null) {
+      return yield* new InvalidConfiguration({ setting: "options", description: "must be an object" })
+    }
+    if (options.request !== undefined && (typeof options.request !== "object" || options.request === null)) {
+      return yield* new InvalidConfiguration({ setting: "request", description: "must be an object" })
+    }
+    if (options.store !== undefined && typeof options.store !== "function") {
+      return yield* new InvalidConfiguration({
+        setting: "store",
+        description: "must be a store factory (FileStore.make, RedisStore.make)"
+      })
+    }
     const credentials = yield* toCredentials(options.credentials)
     const client = yield* HttpClient.HttpClient
     // The request's options are named from the service's options: `request.timeout`.

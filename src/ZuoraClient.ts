@@ -21,6 +21,7 @@
  *
  * @since 0.1.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
@@ -373,6 +374,13 @@ const prepare = (
   fallback: ZuoraEnvironment.ZuoraEnvironment | undefined
 ): Either.Either<Prepared, InvalidConfiguration> => {
   const fail = (setting: string, description: string) => Either.left(new InvalidConfiguration({ setting, description }))
+  // Options read from JSON may have any shape: a wrong one is an InvalidConfiguration, never a throw.
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return fail("options", "must be an object")
+  }
+  if (options.transformClient !== undefined && typeof options.transformClient !== "function") {
+    return fail("transformClient", "must be a function of the client")
+  }
   let environment: ZuoraEnvironment.ZuoraEnvironment
   if (options.environment === undefined) {
     if (fallback === undefined) {
@@ -538,6 +546,9 @@ export const make = (
     // Each request is tied to a scope of its own (`body.releasable`), so that the body of a response
     // refused or left unread can be aborted at once rather than when it is garbage collected.
     const base = HttpClient.withScope(yield* HttpClient.HttpClient)
+    // A `Fetch` provided where the client is built (a proxy's, an mTLS one) is the one the guard wraps,
+    // when the caller's context has none of its own.
+    const builtFetch = Option.getOrUndefined(yield* Effect.serviceOption(FetchHttpClient.Fetch))
     const clock = yield* Effect.clock
     const { environment } = prepared
     // The 401 guard: the last token refused and when a refresh was last forced.
@@ -651,7 +662,7 @@ export const make = (
           onTimeout: () =>
             new ZuoraTimeout({ method: request.method, path: pathOf(request.url), timeout: prepared.timeout })
         }),
-        body.guardExchange(token === undefined ? undefined : environment.origin, credentials, bypassed),
+        body.guardExchange(token === undefined ? undefined : environment.origin, credentials, bypassed, builtFetch),
         body.releasable
       )
     }
@@ -1296,6 +1307,11 @@ export const layerConfig = (
   Layer.unwrapEffect(Effect.gen(function*() {
     const api = yield* unwrapConfig(options.api)
     const token = yield* unwrapConfig(options.token)
+    for (const [setting, value] of [["api", api], ["token", token]] as const) {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return yield* new InvalidConfiguration({ setting, description: "must be an object of options" })
+      }
+    }
     // Each option is named by its side (`api.timeout`, `token.maxWait`, `token.request.timeout`), checked
     // here, before anything is built.
     const { entityIds: _i, orgIds: _o, trackId: _t, zuoraVersion: _v, ...apiRest } = api
@@ -1415,6 +1431,9 @@ export const makeTest = (
         setting: "routes",
         description: `a route is "METHOD /path" or "/path": ${invalid.map((k) => JSON.stringify(k)).join(", ")}`
       })
+    }
+    if (typeof options !== "object" || options === null) {
+      return yield* new InvalidConfiguration({ setting: "options", description: "must be an object" })
     }
     const { tokens: answers, ...clientOptions } = options
     const tokens = yield* TokenService.makeTest(answers ?? "test-token")

@@ -63,6 +63,35 @@ export const make = (
     environment: "environment"
   }
 ): Either.Either<ZuoraCredentials, InvalidConfiguration> => {
+  // Credentials read from JSON or a lookup may have any shape: a wrong one is a clear error, never a throw.
+  if (typeof input !== "object" || input === null) {
+    return Either.left(
+      new InvalidConfiguration({
+        setting: "credentials",
+        description: "must be { clientId, clientSecret, environment }"
+      })
+    )
+  }
+  if (typeof input.clientId !== "string") {
+    return Either.left(new InvalidConfiguration({ setting: settings.clientId, description: "must be a string" }))
+  }
+  if (Redacted.isRedacted(input.clientSecret) && typeof Redacted.value(input.clientSecret) !== "string") {
+    return Either.left(
+      new InvalidConfiguration({ setting: settings.clientSecret, description: "must be a Redacted string" })
+    )
+  }
+  const env: unknown = input.environment
+  if (
+    typeof env !== "string" &&
+    (typeof env !== "object" || env === null || typeof (env as { baseUrl?: unknown }).baseUrl !== "string")
+  ) {
+    return Either.left(
+      new InvalidConfiguration({
+        setting: settings.environment,
+        description: "must be an environment, a name, an SDK code or a base URL"
+      })
+    )
+  }
   const idProblem = invalidCredentialText(input.clientId)
   if (idProblem !== undefined) {
     return Either.left(new InvalidConfiguration({ setting: settings.clientId, description: idProblem }))

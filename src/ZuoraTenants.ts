@@ -17,7 +17,7 @@ import * as RcMap from "effect/RcMap"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as options_ from "./internal/options.js"
-import type { InvalidConfiguration, TokenError } from "./TokenError.js"
+import { InvalidConfiguration, type TokenError } from "./TokenError.js"
 import type * as TokenRequest from "./TokenRequest.js"
 import * as TokenService from "./TokenService.js"
 import * as ZuoraClient from "./ZuoraClient.js"
@@ -107,7 +107,10 @@ export interface Options<R = never> {
     | undefined
   /** How long a tenant's services are kept after their last use. Default 5 minutes. */
   readonly idleTimeToLive?: Duration.DurationInput | undefined
-  /** The most tenants whose services are held at once; past it, `get` fails. Default: no limit. */
+  /**
+   * The most tenants whose services are held at once, in use or idle (for less than `idleTimeToLive`);
+   * past it, `get` fails with `ZuoraTenantError` until one is released or invalidated. Default: no limit.
+   */
   readonly capacity?: number | undefined
 }
 
@@ -137,6 +140,12 @@ export const make = <R = never>(
   options: Options<R>
 ): Effect.Effect<Service, InvalidConfiguration, Scope.Scope | HttpClient.HttpClient | R> =>
   Effect.gen(function*() {
+    if (typeof options !== "object" || options === null || typeof options.credentials !== "function") {
+      return yield* new InvalidConfiguration({
+        setting: "tenants.credentials",
+        description: "must be a function from a tenant key to its credentials"
+      })
+    }
     const decoded = yield* options_.decode(OptionsSchema, {
       idleTimeToLive: options.idleTimeToLive,
       capacity: options.capacity
@@ -147,7 +156,7 @@ export const make = <R = never>(
           // A lookup that dies (a rejected promise in `Effect.promise`) is a failure of the lookup too:
           // typed, and without its text.
           const input = yield* Effect.mapError(
-            Effect.catchAllDefect(options.credentials(tenant), (defect) => Effect.fail(defect)),
+            Effect.catchAllDefect(Effect.suspend(() => options.credentials(tenant)), (defect) => Effect.fail(defect)),
             (cause) => {
               const failure = kindOf(cause)
               return new ZuoraTenantError({
@@ -163,7 +172,19 @@ export const make = <R = never>(
             environment: `tenants.${tenant}.environment`
           })
           const tokens = yield* TokenService.make({ ...options.token, credentials })
-          const api = typeof options.api === "function" ? options.api(tenant) : options.api ?? {}
+          const api = typeof options.api === "function"
+            ? yield* Effect.try({
+              try: () => (options.api as (tenant: string) => ZuoraClient.Options)(tenant),
+              catch: (cause) => {
+                const failure = kindOf(cause)
+                return new ZuoraTenantError({
+                  tenant,
+                  description: `the api options function failed${failure === undefined ? "" : ` (${failure})`}`,
+                  ...(failure === undefined ? {} : { failure })
+                })
+              }
+            })
+            : options.api ?? {}
           return yield* ZuoraClient.make(tokens, api)
         }),
       idleTimeToLive: decoded.idleTimeToLive,
@@ -176,7 +197,12 @@ export const make = <R = never>(
           Effect.onError(() => RcMap.invalidate(map, tenant)),
           Effect.catchIf(
             Cause.isExceededCapacityException,
-            () => new ZuoraTenantError({ tenant, description: `more than ${decoded.capacity} tenants are in use` })
+            () =>
+              new ZuoraTenantError({
+                tenant,
+                description:
+                  `more than ${decoded.capacity} tenants are held (in use, or idle for less than idleTimeToLive)`
+              })
           )
         )
         : Effect.fail(

@@ -5,9 +5,11 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -147,4 +149,34 @@ describe("options are decoded at build (issue 12, cases 7 and 8)", () => {
         assert.isTrue(Option.isSome(yield* service.peek))
       }))
   }
+})
+
+describe("TokenService options of any shape (read from JSON) are InvalidConfiguration, never a defect", () => {
+  it.scoped("null options, a null request, a store that is no function, credentials of the wrong shape", () =>
+    Effect.gen(function*() {
+      const { client } = fake(() => ({ status: 500 }))
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [null, "options"],
+        [{ credentials, request: null }, "request"],
+        [{ credentials, store: "redis" }, "store"],
+        [{ credentials: null }, "credentials"],
+        [{ credentials: "x" }, "credentials"],
+        [{ credentials: {} }, "clientId"],
+        [{ credentials: { ...credentials, clientId: 1 } }, "clientId"],
+        [{ credentials: { ...credentials, clientSecret: Redacted.make(1) } }, "clientSecret"],
+        [{ credentials: { ...credentials, environment: 5 } }, "environment"],
+        [{ credentials: { ...credentials, environment: null } }, "environment"]
+      ]
+      for (const [options, setting] of cases) {
+        const exit = yield* Effect.exit(
+          TokenService.make(options as TokenService.Options).pipe(Effect.provideService(HttpClient.HttpClient, client))
+        )
+        assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause), `${JSON.stringify(options)}: typed`)
+        const error = exit._tag === "Failure" ? Cause.failureOption(exit.cause) : Option.none()
+        assert.isTrue(Option.isSome(error) && error.value._tag === "InvalidConfiguration")
+        if (Option.isSome(error) && error.value._tag === "InvalidConfiguration") {
+          assert.strictEqual(error.value.setting, setting)
+        }
+      }
+    }))
 })

@@ -219,3 +219,41 @@ describe("a Fetch the app provides inside its own client cannot carry the creden
       assert.strictEqual((yield* client.get("/v1/accounts/A00000001")).status, 200)
     }))
 })
+
+describe("a Fetch of the app's own, provided where the library's services are built", () => {
+  it.scopedLive("is the one the guard wraps, for the token request and for API calls", () =>
+    Effect.gen(function*() {
+      const zuora = yield* ZuoraSimulator.make()
+      const seen: Array<string> = []
+      const proxyLike: typeof globalThis.fetch = (input, init) => {
+        seen.push(new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url).pathname)
+        return globalThis.fetch(input, init)
+      }
+      const FetchLayer = Layer.succeed(FetchHttpClient.Fetch, proxyLike)
+      const Live = ZuoraClient.layer({ zuoraVersion: "2025-08-12" }).pipe(
+        Layer.provideMerge(TokenService.layer({ credentials: zuora.credentials })),
+        Layer.provide(FetchHttpClient.layer),
+        Layer.provideMerge(FetchLayer)
+      )
+      const status = yield* Effect.flatMap(ZuoraClient.ZuoraClient, (client) => client.get("/v1/accounts/A00000001"))
+        .pipe(Effect.map((r) => r.status), Effect.provide(Live))
+      assert.strictEqual(status, 200)
+      assert.deepStrictEqual(seen, ["/oauth/token", "/v1/accounts/A00000001"])
+    }))
+
+  it.scopedLive("an app client that logs its responses (reading their bodies) does not break the calls", () =>
+    Effect.gen(function*() {
+      const zuora = yield* ZuoraSimulator.make()
+      const Logging = Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(
+          HttpClient.HttpClient,
+          (client) => HttpClient.tap(client, (response) => Effect.logDebug("response", JSON.stringify(response)))
+        )
+      ).pipe(Layer.provide(FetchHttpClient.layer))
+      const tokens = yield* TokenService.make({ credentials: zuora.credentials }).pipe(Effect.provide(Logging))
+      const client = yield* ZuoraClient.make(tokens, { zuoraVersion: "2025-08-12" }).pipe(Effect.provide(Logging))
+      const body = yield* Effect.flatMap(client.get("/v1/accounts/A00000001"), (r) => r.json)
+      assert.strictEqual((body as { basicInfo: { accountNumber: string } }).basicInfo.accountNumber, "A00000001")
+    }).pipe(Effect.provide(TestLogger.make().layer)))
+})

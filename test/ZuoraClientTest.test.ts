@@ -149,7 +149,11 @@ describe("ZuoraClient.layerTest", () => {
         [{ maxBodyBytes: -5 }, "maxBodyBytes"],
         [{ deadline: "banana" }, "deadline"]
       ]
-      for (const [options, setting] of cases) {
+      const wrongShape: ReadonlyArray<readonly [unknown, string]> = [[null, "options"], [
+        { transformClient: "x" },
+        "transformClient"
+      ]]
+      for (const [options, setting] of [...cases, ...wrongShape]) {
         // Options as an app reads them from JSON: any shape.
         const parsed = JSON.parse(JSON.stringify(options)) as ZuoraClient.TestOptions
         const error = yield* Effect.flip(ZuoraClient.makeTest({}, parsed))
@@ -164,4 +168,21 @@ describe("ZuoraClient.layerTest", () => {
       .layerTest({})
     assert.isDefined(layer)
   })
+
+  it.effect("when several routes match, the last one given wins; an answer that is no HTTP response is a 500", () =>
+    Effect.gen(function*() {
+      const first = yield* Effect.flip(accountName("summary"))
+      assert.strictEqual(first._tag, "ZuoraApiError")
+      if (first._tag === "ZuoraApiError") {
+        assert.strictEqual(first.status, 500)
+        assert.include(first.description, "not a valid HTTP response")
+      }
+      assert.strictEqual(yield* accountName("A1"), "by key")
+    }).pipe(Effect.provide(ZuoraClient.layerTest({
+      "GET /v1/accounts/summary": { body: { success: true, basicInfo: { accountNumber: "S", name: "summary" } } },
+      "GET /v1/accounts/{key}": (request) =>
+        request.params["key"] === "summary"
+          ? { status: 204, body: { unexpected: true } }
+          : { body: { success: true, basicInfo: { accountNumber: "A1", name: "by key" } } }
+    }))))
 })

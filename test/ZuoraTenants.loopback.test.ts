@@ -122,6 +122,33 @@ describe("ZuoraTenants: a keyed family of clients", () => {
       assert.strictEqual(attempts, 2, "looked up again")
     }))
 
+  it.scopedLive("a lookup that throws at once, returns no credentials, or an api function that throws: typed", () =>
+    Effect.gen(function*() {
+      const secret = "s3cr3t-from-the-vault"
+      const tenants = yield* ZuoraTenants.make({
+        credentials: (tenant) => {
+          if (tenant === "throws") throw new Error(`cannot parse ${secret}`)
+          return Effect.succeed(null as unknown as ZuoraCredentials.Input)
+        },
+        api: (tenant) => {
+          if (tenant === "api") throw new Error(secret)
+          return api
+        }
+      }).pipe(Effect.provide(FetchHttpClient.layer))
+      for (const tenant of ["throws", "nothing"]) {
+        const exit = yield* Effect.exit(tenants.use(tenant, Effect.void))
+        const rendered = exit._tag === "Failure" ? Cause.pretty(exit.cause) : "succeeded"
+        assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause), `${tenant}: a typed failure, not a defect`)
+        assert.notInclude(rendered, secret)
+      }
+      const bad = yield* Effect.flip(
+        ZuoraTenants.make(null as unknown as ZuoraTenants.Options).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+      )
+      assert.strictEqual(bad._tag, "InvalidConfiguration")
+    }))
+
   it.scopedLive("bad credentials, a bad tenant key and capacity are typed errors; bad options fail the build", () =>
     Effect.gen(function*() {
       const tenants = yield* ZuoraTenants.make({

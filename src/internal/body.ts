@@ -37,6 +37,23 @@ export class BodyTooLarge {
 }
 
 /**
+ * The body of a platform response as a stream of bytes, also when an app's transform already read it
+ * (a logging tap rendering the response reads its `text`, which the platform caches, and locks the web
+ * stream): then the cached text is what there is, already in memory.
+ */
+export const bodyStream = (
+  response: HttpClientResponse.HttpClientResponse
+): Stream.Stream<Uint8Array, HttpClientError.ResponseError> => {
+  const source = (response as { readonly source?: unknown }).source
+  if (source instanceof Response && (source.bodyUsed || source.body?.locked === true)) {
+    return Stream.fromEffect(Effect.map(response.text, (text) => new TextEncoder().encode(text))).pipe(
+      Stream.filter((bytes) => bytes.length > 0)
+    )
+  }
+  return response.stream
+}
+
+/**
  * Reads at most `maxBytes` of the body; one byte more fails with `BodyTooLarge` and cancels the read
  * (the platform's stream cancels its web `ReadableStream`, which aborts the request). A declared
  * `content-length` over the cap fails before the body is touched: the caller's scope must abort the
@@ -51,7 +68,7 @@ export const readCapped = (
     if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(new BodyTooLarge(maxBytes))
     const chunks: Array<Uint8Array> = []
     let size = 0
-    return response.stream.pipe(
+    return bodyStream(response).pipe(
       Stream.runForEach((chunk) => {
         size += chunk.length
         if (size > maxBytes) return Effect.fail(new BodyTooLarge(maxBytes))
@@ -248,7 +265,7 @@ class GuardedResponse extends Inspectable.Class implements HttpClientResponse.Ht
         return Stream.fromEffect(Effect.zipRight(this.release, Effect.fail(tooLarge())))
       }
       let size = 0
-      let stream = Stream.mapError(this.original.stream, this.rewrap)
+      let stream = Stream.mapError(bodyStream(this.original), this.rewrap)
       if (maxBytes !== undefined) {
         stream = Stream.mapEffect(stream, (chunk) => {
           size += chunk.length
@@ -404,11 +421,13 @@ export const takeCredentials: Effect.Effect<Credentials> = Effect.map(
 export const guardExchange = <E2 = never>(
   origin: string | undefined,
   credentials?: Credentials | undefined,
-  onBypass?: (() => E2) | undefined
+  onBypass?: (() => E2) | undefined,
+  /** The `Fetch` of the context the library's service was built in, when the caller's has none. */
+  built?: typeof globalThis.fetch | undefined
 ) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | E2, R> =>
   Effect.flatMap(Effect.serviceOption(FetchHttpClient.Fetch), (given) => {
-    const inner = Option.isSome(given) ? given.value : globalThis.fetch
+    const inner = Option.isSome(given) ? given.value : built ?? globalThis.fetch
     let redirect: Response | undefined
     let first: string | undefined
     let sent = false

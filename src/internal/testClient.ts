@@ -64,7 +64,27 @@ export const make = (routes: TestRoutes): {
     calls: 0
   })).reverse()
   const recorded: Array<TestRequest> = []
+  // A scripted answer that is no HTTP response (a 204 with a body, a status out of range, a bad header
+  // name) is answered 500 with a Zuora body that says why, not a defect.
   const respond = (request: HttpClientRequest.HttpClientRequest, answer: TestResponse) => {
+    try {
+      return respondWith(request, answer)
+    } catch (cause) {
+      return respondWith(request, {
+        status: 500,
+        body: {
+          success: false,
+          reasons: [{
+            code: 50000000,
+            message: `layerTest: the scripted answer is not a valid HTTP response (${
+              cause instanceof Error ? cause.message : String(cause)
+            })`
+          }]
+        }
+      })
+    }
+  }
+  const respondWith = (request: HttpClientRequest.HttpClientRequest, answer: TestResponse) => {
     const text = answer.body === undefined
       ? ""
       : typeof answer.body === "string"
