@@ -23,6 +23,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { compile, type Compiled, matches, matchPath } from "./internal/routes.js"
+import type * as ZuoraClient from "./ZuoraClient.js"
 import type * as ZuoraCredentials from "./ZuoraCredentials.js"
 
 /**
@@ -147,23 +148,13 @@ export interface Route {
 }
 
 /**
- * An API call as a custom route's handler sees it, after the bearer check.
+ * An API call as a custom route's handler sees it, after the bearer check: what a `ZuoraClient.layerTest`
+ * route sees, and the client id its token was issued to.
  *
  * @since 0.1.0
  * @category Models
  */
-export interface RouteRequest {
-  readonly method: string
-  readonly path: string
-  /** The values of the route's `{name}` segments, decoded. */
-  readonly params: Readonly<Record<string, string>>
-  readonly query: URLSearchParams
-  /** The request headers, lower-case names. */
-  readonly headers: Readonly<Record<string, string>>
-  /** The body as received, `""` when none. */
-  readonly body: string
-  /** The body parsed as JSON, `undefined` when it is not JSON. */
-  readonly json: unknown
+export interface RouteRequest extends ZuoraClient.TestRequest {
   /** The client id the bearer token was issued to. */
   readonly clientId: string
 }
