@@ -190,14 +190,16 @@ return 1`
 
 // The fleet's back-off: a key that lives as long as the delay; a longer one already there is kept.
 const publishBackoffScript = `
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) end
 return 1`
 
-// What is left of the back-off; a key without an expiry (a hostile write) is none.
+// The back-off's mark and what is left of it: { mark, pttl }; a key without an expiry reads as none.
 const readBackoffScript = `
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then return 0 end
-return ttl`
+if ttl < 0 then return {'', 0} end
+local v = redis.call('GET', KEYS[1])
+if type(v) ~= 'string' or string.len(v) > 256 then return {'', 0} end
+return {v, ttl}`
 
 /**
  * A Redis store for `TokenService`'s `store` option.
@@ -347,10 +349,17 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
       Effect.orElseSucceed(() => Option.none<AccessToken>())
     )
 
+    // A back-off counts only with a mark sealed for this store key: a value planted by someone without the
+    // secret (or moved from another tenant's key) is no back-off.
     const readBackoff: Effect.Effect<number> = call(readBackoffScript, [keys.backoff], []).pipe(
-      Effect.map((reply) => {
-        const ttl = integer(reply)
-        return Number.isFinite(ttl) && ttl > 0 ? Math.min(ttl, context.maxBackoffMillis) : 0
+      Effect.flatMap((reply) => {
+        const [mark, ttlReply] = Array.isArray(reply) ? reply : []
+        const ttl = integer(ttlReply)
+        if (typeof mark !== "string" || !(Number.isFinite(ttl) && ttl > 0)) return Effect.succeed(0)
+        return Effect.map(
+          sealer.verifyMark("backoff", mark),
+          (valid) => (valid ? Math.min(ttl, context.maxBackoffMillis) : 0)
+        )
       }),
       Effect.orElseSucceed(() => 0)
     )
@@ -459,7 +468,11 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
 
     const publishBackoff = (delayMillis: number): Effect.Effect<void> => {
       const delay = Math.min(context.maxBackoffMillis, Math.max(0, Math.ceil(delayMillis)))
-      return delay <= 0 ? Effect.void : Effect.ignore(call(publishBackoffScript, [keys.backoff], [delay]))
+      return delay <= 0
+        ? Effect.void
+        : Effect.ignore(
+          Effect.flatMap(sealer.mark("backoff"), (mark) => call(publishBackoffScript, [keys.backoff], [delay, mark]))
+        )
     }
 
     const store: TokenStore.TokenStore = { read, lease, invalidate, readBackoff, publishBackoff }

@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import { Redis, type RedisOptions } from "ioredis"
 import type { AccessToken } from "../src/AccessToken.js"
+import * as Seal from "../src/internal/seal.js"
 import * as RedisStore from "../src/RedisStore.js"
 import type * as RetryPolicy from "../src/RetryPolicy.js"
 import * as TokenService from "../src/TokenService.js"
@@ -138,7 +139,18 @@ describeRedis("RedisStore: a hostile store", () => {
         const simulator = yield* ZuoraSimulator.make()
         const redis = yield* connect(server)
         const keys = yield* keysOf(simulator)
-        yield* redisDo(() => redis.set(keys.backoff, "1", "PX", 86_400_000))
+        // A genuine back-off of 24 h (a proxy's `Retry-After: 86400` published by a process of the fleet):
+        // its value is a mark sealed for this store key.
+        const sealer = yield* Seal.make({
+          storeKey: yield* TokenStore.deriveKey({
+            baseUrl: simulator.baseUrl,
+            clientId: simulator.credentials.clientId
+          }),
+          clientSecret: simulator.credentials.clientSecret,
+          keys: undefined
+        })
+        const mark = yield* sealer.mark("backoff")
+        yield* redisDo(() => redis.set(keys.backoff, mark, "PX", 86_400_000))
         const tokens = yield* service(simulator, redis, {
           retryPolicy: { ...fastPolicy, maxRateLimitDelay: "2 seconds" }
         })
@@ -156,11 +168,18 @@ describeRedis("RedisStore: a hostile store", () => {
         assert.strictEqual(yield* requests(simulator), 2)
 
         // Without an expiry (a hostile write: the store writes none): ignored.
-        yield* redisDo(() => redis.set(keys.backoff, "1"))
+        yield* redisDo(() => redis.set(keys.backoff, mark))
         yield* tokens.invalidate(second)
-        const [, ignored] = yield* timed(tokens.get)
+        const [third, ignored] = yield* timed(tokens.get)
         assert.isBelow(ignored, 500, "a back-off without an expiry is ignored")
         assert.strictEqual(yield* requests(simulator), 3)
+
+        // Planted by someone without the secret (not a mark sealed for this store key): ignored.
+        yield* redisDo(() => redis.set(keys.backoff, "1", "PX", 86_400_000))
+        yield* tokens.invalidate(third)
+        const [, forged] = yield* timed(tokens.get)
+        assert.isBelow(forged, 500, "a forged back-off is ignored")
+        assert.strictEqual(yield* requests(simulator), 4)
       }),
     { timeout: 20_000 }
   )

@@ -27,6 +27,13 @@ export interface Sealer {
   readonly seal: (token: AccessToken) => Effect.Effect<string>
   /** `None` for anything that does not open and decode: never a failure. */
   readonly open: (entry: string) => Effect.Effect<Option.Option<AccessToken>>
+  /**
+   * A mark of `kind` (the fleet's back-off) bound to this store key: only a holder of the secret (or of
+   * the explicit keys) makes one that `verifyMark` accepts, so none can be planted under another key.
+   */
+  readonly mark: (kind: string) => Effect.Effect<string>
+  /** Whether `value` is a mark of `kind` for this store key; never a failure. */
+  readonly verifyMark: (kind: string, value: string) => Effect.Effect<boolean>
 }
 
 const encoder = new TextEncoder()
@@ -115,7 +122,36 @@ export const make = (options: {
     const sealId = explicit[0]?.[0] ?? derivedKeyId
     const aad = (issuedAt: string, keyId: string) => encoder.encode(`${options.storeKey}|${issuedAt}|${keyId}`)
 
+    const markAad = (kind: string, keyId: string) => encoder.encode(`${options.storeKey}|mark:${kind}|${keyId}`)
     const sealer: Sealer = {
+      mark: (kind) =>
+        Effect.promise(async () => {
+          const iv = globalThis.crypto.getRandomValues(new Uint8Array(12))
+          const sealed = new Uint8Array(
+            await subtle.encrypt(
+              { name: "AES-GCM", iv, additionalData: markAad(kind, sealId) },
+              keys.get(sealId)!,
+              new Uint8Array(0)
+            )
+          )
+          return `m1.${sealId}.${b64url(iv)}.${b64url(sealed)}`
+        }),
+      verifyMark: (kind, value) =>
+        Effect.promise(async () => {
+          const parts = value.split(".")
+          if (parts.length !== 4 || parts[0] !== "m1") return false
+          const [, keyId, ivText, ctText] = parts as [string, string, string, string]
+          const key = keys.get(keyId)
+          const iv = fromB64url(ivText)
+          const ct = fromB64url(ctText)
+          if (key === undefined || iv === undefined || iv.length !== 12 || ct === undefined) return false
+          try {
+            await subtle.decrypt({ name: "AES-GCM", iv, additionalData: markAad(kind, keyId) }, key, ct)
+            return true
+          } catch {
+            return false
+          }
+        }),
       seal: (token) =>
         Effect.promise(async () => {
           const iv = globalThis.crypto.getRandomValues(new Uint8Array(12))
