@@ -184,6 +184,39 @@ describeRedis("RedisStore: a hostile store", () => {
     { timeout: 20_000 }
   )
 
+  it.scopedLive(
+    "a back-off holds only while the store does: deleted during the wait, the waiting caller is served",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startRedis
+        const simulator = yield* ZuoraSimulator.make()
+        const redis = yield* connect(server)
+        const keys = yield* keysOf(simulator)
+        const sealer = yield* Seal.make({
+          storeKey: yield* TokenStore.deriveKey({
+            baseUrl: simulator.baseUrl,
+            clientId: simulator.credentials.clientId
+          }),
+          clientSecret: simulator.credentials.clientSecret,
+          keys: undefined
+        })
+        yield* redisDo(() => redis.set(keys.backoff, "x", "PX", 1)) // warm the connection
+        const mark = yield* sealer.mark("backoff")
+        yield* redisDo(() => redis.set(keys.backoff, mark, "PX", 20_000))
+        // The caller may wait 30 s (maxWait), the back-off says 20 s: it waits, read once.
+        const tokens = yield* service(simulator, redis, {
+          retryPolicy: { ...fastPolicy, budget: "1 minute", maxRateLimitDelay: "1 minute" }
+        })
+        const waiting = yield* Effect.fork(timed(tokens.get))
+        yield* Effect.sleep("1 second")
+        yield* redisDo(() => redis.del(keys.backoff))
+        const [, waited] = yield* Fiber.join(waiting)
+        assert.isBelow(waited, 4000, "served about a second after the back-off was deleted, not after its 20 s")
+        assert.strictEqual(yield* requests(simulator), 1)
+      }).pipe(Effect.provide(TestLogger.make().layer)),
+    { timeout: 30_000 }
+  )
+
   it.scopedLive("a 32 MiB value, or one that is not a string, at the token key is ignored quickly and replaced", () =>
     Effect.gen(function*() {
       const server = yield* startRedis

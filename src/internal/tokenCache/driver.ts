@@ -30,6 +30,7 @@ import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
@@ -361,7 +362,7 @@ export const make = (
       })
 
     // Feeds a failure to the machine; true when the flight goes on after the back-off it slept.
-    const failed = (id: number, error: TokenError, as?: Kind) =>
+    const failed = (id: number, error: TokenError, as?: Kind, lifted?: Effect.Effect<void>) =>
       Effect.flatMap(Random.next, (random) => {
         const classified = classify(error)
         const kind = as ?? classified.kind
@@ -376,9 +377,12 @@ export const make = (
           random
         })
         const sleep = find(actions, "Sleep")
+        const wait = sleep === undefined ? undefined : Effect.sleep(Duration.millis(sleep.delay))
         return Effect.zipRight(
           after,
-          sleep === undefined ? Effect.succeed(false) : Effect.as(Effect.sleep(Duration.millis(sleep.delay)), true)
+          wait === undefined
+            ? Effect.succeed(false)
+            : Effect.as(lifted === undefined ? wait : Effect.raceFirst(wait, lifted), true)
         )
       })
 
@@ -416,7 +420,16 @@ export const make = (
         if (Option.isSome(shared) && adoptable(shared.value)) return shared.value
         // A duration as the store measures it, bounded: never another machine's wall clock.
         const wait = Math.min(yield* store.readBackoff, config.retry.maxRateLimitDelayMillis)
-        if (wait > 0 && !(yield* failed(flight.id, new RateLimited({ retryAfter: Duration.millis(wait) })))) {
+        // The fleet's back-off holds only while the store does: it is read again every second of the wait,
+        // and the flight goes on as soon as it is gone (deleted, or lifted), not when the delay read ends.
+        const lifted = Effect.repeat(store.readBackoff, {
+          schedule: Schedule.spaced(Duration.seconds(1)),
+          until: (left) => left <= 0
+        }).pipe(Effect.delay(Duration.seconds(1)), Effect.asVoid)
+        if (
+          wait > 0 &&
+          !(yield* failed(flight.id, new RateLimited({ retryAfter: Duration.millis(wait) }), undefined, lifted))
+        ) {
           return yield* Effect.fail(settled)
         }
         return yield* store.lease(loop(flight.id, own), adoptable)
