@@ -134,8 +134,8 @@ if len == 0 then return {'', -2} end
 if len > tonumber(ARGV[1]) then return {'', -3} end
 local v = redis.call('GET', KEYS[1])
 local refused = redis.call('GET', KEYS[2])
-if refused and string.match(v, '^v1%.(%d+)%.') == refused then return {'', -4} end
-return {v, redis.call('PTTL', KEYS[1])}`
+if type(refused) ~= 'string' or string.len(refused) > 256 then refused = '' end
+return {v, redis.call('PTTL', KEYS[1]), refused}`
 
 // Takes the lease; a lease without an expiry, or with a longer one than a lease has, is stale at once
 // (a crashed writer's, a hostile write) and taken over. -> 1 taken, 2 taken over, 0 held by another.
@@ -183,7 +183,7 @@ return 0`
 // Marks the refused token (by its issuedAt), so that no process adopts its entry again, for as long as
 // it would have lived; drops the entry if it is that token's.
 const invalidateScript = `
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
 local cur = redis.call('GET', KEYS[1])
 if cur and string.match(cur, '^v1%.(%d+)%.') == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`
@@ -326,21 +326,28 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     const readEntry: Effect.Effect<Entry, Unavailable> = Effect.flatMap(
       call(readScript, [keys.token, keys.refused], [maxEntryBytes]),
       (reply) => {
-        const [raw, ttlReply] = Array.isArray(reply) ? reply : []
+        const [raw, ttlReply, refusedReply] = Array.isArray(reply) ? reply : []
         const ttl = integer(ttlReply)
-        if (ttl === -3 || ttl === -4) return Effect.succeed(unreadable)
+        if (ttl === -3) return Effect.succeed(unreadable)
         if (typeof raw !== "string" || raw === "" || !(ttl > 0)) return Effect.succeed(noEntry)
-        return Effect.map(sealer.open(raw), (opened): Entry =>
-          Option.isNone(opened) ? unreadable : {
+        // Refused: the mark names this entry's token and is sealed for this store key (a mark planted
+        // without the secret cannot make the fleet refuse a good token).
+        const issuedAt = String(Seal.issuedAtOf(raw) ?? "")
+        const refused = typeof refusedReply === "string" && issuedAt !== "" && refusedReply.startsWith(`${issuedAt}.`)
+          ? sealer.verifyMark(`refused:${issuedAt}`, refusedReply.slice(issuedAt.length + 1))
+          : Effect.succeed(false)
+        const opened = Effect.map(sealer.open(raw), (token): Entry =>
+          Option.isNone(token) ? unreadable : {
             // The entry's own expiry, on the server's clock, bounds the token's: a publisher whose clock
             // is fast cannot make the fleet serve a token past its end.
             token: Option.some(
-              opened.value.expiresAt > now() + ttl
-                ? new AccessToken({ ...opened.value, expiresAt: now() + ttl })
-                : opened.value
+              token.value.expiresAt > now() + ttl
+                ? new AccessToken({ ...token.value, expiresAt: now() + ttl })
+                : token.value
             ),
             seen: String(Seal.issuedAtOf(raw) ?? "*")
           })
+        return Effect.flatMap(refused, (isRefused) => (isRefused ? Effect.succeed(unreadable) : opened))
       }
     )
 
@@ -460,10 +467,12 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
 
     const invalidate = (token: AccessToken): Effect.Effect<void> =>
       Effect.ignore(
-        call(invalidateScript, [keys.token, keys.refused], [
-          String(token.issuedAt),
-          Math.max(1, token.expiresAt - now())
-        ])
+        Effect.flatMap(sealer.mark(`refused:${token.issuedAt}`), (mark) =>
+          call(invalidateScript, [keys.token, keys.refused], [
+            String(token.issuedAt),
+            Math.max(1, token.expiresAt - now()),
+            `${token.issuedAt}.${mark}`
+          ]))
       )
 
     const publishBackoff = (delayMillis: number): Effect.Effect<void> => {

@@ -348,6 +348,24 @@ describeRedis("RedisStore: clocks that disagree", () => {
 })
 
 describeRedis("RedisStore: refusals and publications", () => {
+  it.scopedLive("a refusal mark planted without the secret is ignored: the shared token is still adopted", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis
+      const simulator = yield* ZuoraSimulator.make()
+      const redis = yield* connect(server)
+      const keys = yield* keysOf(simulator)
+      const a = yield* service(simulator, redis)
+      const shared = yield* a.get
+      const issuedAt = String(shared.issuedAt)
+      // The plain issuedAt (what an earlier snapshot wrote), and one with a made-up mark.
+      for (const forged of [issuedAt, `${issuedAt}.m1.hkdf.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA`]) {
+        yield* redisDo(() => redis.set(keys.refused, forged, "PX", 60_000))
+        const other = yield* service(simulator, yield* connect(server))
+        assert.strictEqual(value(yield* other.get), value(shared), "the good token is adopted")
+      }
+      assert.strictEqual(yield* requests(simulator), 1)
+    }))
+
   it.scopedLive("a token refused by one service is not adopted by another, even when its entry is replayed", () =>
     Effect.gen(function*() {
       const server = yield* startRedis
