@@ -105,14 +105,19 @@ describeRedis("Redis Cluster", () => {
             assert.strictEqual(Redacted.value(ta.token), Redacted.value(tb.token))
             assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
             // A refusal is marked; a 429 is shared while c's retry waits it out under the lease.
-            yield* a.invalidate(ta)
-            yield* simulator.script(ZuoraSimulator.Answer.RateLimited({ seconds: 2 }))
-            const retried = yield* Effect.fork(c.get)
             const key = yield* TokenStore.deriveKey({
               baseUrl: simulator.baseUrl,
               clientId: simulator.credentials.clientId
             })
             const expected = ["backoff", "lease", "refused"].map((n) => `zuora-oauth:{${key}}:${n}`)
+            yield* a.invalidate(ta)
+            // The store is told in the background: c must not read the entry before the refusal lands.
+            const marked = Date.now() + 5000
+            while (!(yield* keysByNode(cluster, simulator)).flat().includes(expected[2]!) && Date.now() < marked) {
+              yield* Effect.sleep("10 millis")
+            }
+            yield* simulator.script(ZuoraSimulator.Answer.RateLimited({ seconds: 2 }))
+            const retried = yield* Effect.fork(c.get)
             let byNode: ReadonlyArray<ReadonlyArray<string>> = []
             const deadline = Date.now() + 1500
             while (Date.now() < deadline) {
