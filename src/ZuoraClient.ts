@@ -584,12 +584,6 @@ export const make = (
         let out = HttpClientRequest.setHeaders(request, prepared.headers)
         if (out.headers["accept"] === undefined) out = HttpClientRequest.acceptJson(out)
         if (trackId !== undefined) out = HttpClientRequest.setHeader(out, "zuora-track-id", trackId)
-        // A write gets its key here, once: every retry of the call carries the same one.
-        if (
-          prepared.idempotencyKeys && keyedMethods.has(out.method) && out.headers["idempotency-key"] === undefined
-        ) {
-          out = HttpClientRequest.setHeader(out, "idempotency-key", globalThis.crypto.randomUUID())
-        }
         return Effect.succeed(out)
       })
 

@@ -52,6 +52,17 @@ const keysOf = (simulator: ZuoraSimulator.Service) =>
 const redisDo = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 /** `effect`'s result and how long it took, in milliseconds. */
+/** A genuine back-off value of the simulator's store key: a mark sealed with its secret. */
+const backoffMark = (simulator: ZuoraSimulator.Service) =>
+  Effect.gen(function*() {
+    const sealer = yield* Seal.make({
+      storeKey: yield* TokenStore.deriveKey({ baseUrl: simulator.baseUrl, clientId: simulator.credentials.clientId }),
+      clientSecret: simulator.credentials.clientSecret,
+      keys: undefined
+    })
+    return yield* sealer.mark("backoff")
+  })
+
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const started = performance.now()
@@ -141,15 +152,7 @@ describeRedis("RedisStore: a hostile store", () => {
         const keys = yield* keysOf(simulator)
         // A genuine back-off of 24 h (a proxy's `Retry-After: 86400` published by a process of the fleet):
         // its value is a mark sealed for this store key.
-        const sealer = yield* Seal.make({
-          storeKey: yield* TokenStore.deriveKey({
-            baseUrl: simulator.baseUrl,
-            clientId: simulator.credentials.clientId
-          }),
-          clientSecret: simulator.credentials.clientSecret,
-          keys: undefined
-        })
-        const mark = yield* sealer.mark("backoff")
+        const mark = yield* backoffMark(simulator)
         yield* redisDo(() => redis.set(keys.backoff, mark, "PX", 86_400_000))
         const tokens = yield* service(simulator, redis, {
           retryPolicy: { ...fastPolicy, maxRateLimitDelay: "2 seconds" }
@@ -192,16 +195,7 @@ describeRedis("RedisStore: a hostile store", () => {
         const simulator = yield* ZuoraSimulator.make()
         const redis = yield* connect(server)
         const keys = yield* keysOf(simulator)
-        const sealer = yield* Seal.make({
-          storeKey: yield* TokenStore.deriveKey({
-            baseUrl: simulator.baseUrl,
-            clientId: simulator.credentials.clientId
-          }),
-          clientSecret: simulator.credentials.clientSecret,
-          keys: undefined
-        })
-        yield* redisDo(() => redis.set(keys.backoff, "x", "PX", 1)) // warm the connection
-        const mark = yield* sealer.mark("backoff")
+        const mark = yield* backoffMark(simulator)
         yield* redisDo(() => redis.set(keys.backoff, mark, "PX", 20_000))
         // The caller may wait 30 s (maxWait), the back-off says 20 s: it waits, read once.
         const tokens = yield* service(simulator, redis, {
