@@ -176,11 +176,26 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
       const readRaw = readEntry(paths.token)
       // An entry of a token the API refused (its issuedAt in `<key>.refused`) is no entry: a process that
       // never saw the refusal does not adopt it again, also when the entry is written back (replayed).
+      // A mark (the refusal, the back-off) is `<value> <mark>`, the mark sealed for this store key and
+      // that value: one copied from another tenant's key, or written without the secret, is ignored.
+      const readMarked = (path: string, kind: string): Effect.Effect<Option.Option<string>> =>
+        Effect.flatMap(readEntry(path), (raw) => {
+          if (Option.isNone(raw)) return Effect.succeedNone
+          const [value, mark, ...rest] = raw.value.trim().split(" ")
+          if (value === undefined || mark === undefined || rest.length > 0) return Effect.succeedNone
+          return Effect.map(
+            sealer.verifyMark(`${kind}:${value}`, mark),
+            (ok) => ok ? Option.some(value) : Option.none()
+          )
+        })
+      const writeMarked = (path: string, kind: string, value: string) =>
+        Effect.flatMap(sealer.mark(`${kind}:${value}`), (mark) => writeAtomically(path, `${value} ${mark}`))
+
       const read: Effect.Effect<Option.Option<AccessToken>> = Effect.flatMap(
-        Effect.all([readRaw, readEntry(paths.refused)]),
+        Effect.all([readRaw, readMarked(paths.refused, "refused")]),
         ([raw, refused]) =>
           Option.isNone(raw) ||
-            (Option.isSome(refused) && String(Seal.issuedAtOf(raw.value.trim()) ?? "") === refused.value.trim())
+            (Option.isSome(refused) && String(Seal.issuedAtOf(raw.value.trim()) ?? "") === refused.value)
             ? Effect.succeedNone
             : sealer.open(raw.value.trim())
       )
@@ -203,12 +218,13 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
         Effect.ignore(Effect.flatMap(sealer.seal(token), (entry) => writeAtomically(paths.token, entry)))
 
       // The back-off is an instant on this machine's clock (every process of a file store shares it),
-      // bounded to what the service obeys: a planted far-future value holds for maxBackoffMillis at most.
-      const readBackoff: Effect.Effect<number> = readEntry(paths.notBefore).pipe(
+      // bounded to what the service obeys: a far-future value holds for maxBackoffMillis at most, and one
+      // not sealed for this key (planted, or copied from another tenant's) is ignored.
+      const readBackoff: Effect.Effect<number> = readMarked(paths.notBefore, "not-before").pipe(
         Effect.map(Option.match({
           onNone: () => 0,
           onSome: (raw) => {
-            const n = Number(raw.trim())
+            const n = Number(raw)
             return Number.isFinite(n) ? Math.min(context.maxBackoffMillis, Math.max(0, n - now())) : 0
           }
         }))
@@ -218,7 +234,7 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
         Effect.ignore(
           Effect.flatMap(readBackoff, (current) => {
             const delay = Math.min(context.maxBackoffMillis, Math.max(0, delayMillis))
-            return delay > current ? writeAtomically(paths.notBefore, String(now() + delay)) : Effect.void
+            return delay > current ? writeMarked(paths.notBefore, "not-before", String(now() + delay)) : Effect.void
           })
         )
 
@@ -338,7 +354,7 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
         Effect.flatMap(read, (current) =>
           Effect.zipRight(
             // Marked first: whatever the entry holds afterwards, that token is not adopted again.
-            Effect.ignore(writeAtomically(paths.refused, String(token.issuedAt))),
+            Effect.ignore(writeMarked(paths.refused, "refused", String(token.issuedAt))),
             Option.isSome(current) && Equal.equals(current.value.token, token.token)
               ? Effect.ignore(fs.remove(paths.token))
               : Effect.void

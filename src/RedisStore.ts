@@ -13,7 +13,7 @@
  *   fallback).
  * - Every wait is bounded: a lease without an expiry, or with a longer one than a lease has, is stale at
  *   once; a holder that dies mid-fetch is replaced once its lease lapses; a waiter waits while the
- *   holder's lease lives, four lease times at most in all, then fetches locally; a lease whose
+ *   holder's lease lives, one lease time at most in all, then fetches locally; a lease whose
  *   acquisition timed out is released (it may still land). A stored entry that is stale, unreadable or
  *   refused is replaced by the next publication, whatever its expiry.
  * - Times between processes are durations on the server's clock (`PX`, `PTTL`): the 429 back-off is a key
@@ -83,8 +83,8 @@ export interface Options {
   /**
    * How long a lease lasts unless renewed (its holder renews it every third of it while it fetches): a
    * dead holder is replaced after it. A lease without an expiry, or with a longer one than this, is
-   * stale at once. A waiter waits while the lease lives, and four times this at most in all, then
-   * fetches locally. Default 15 s.
+   * stale at once. A waiter waits while the lease lives, and this long at most in all (plus one poll),
+   * then fetches locally: set it above the token request's worst case. Default 15 s.
    */
   readonly leaseTtl?: Duration.DurationInput | undefined
   /** How often a waiting process looks for a publication besides pub/sub. Default 250 ms. */
@@ -117,9 +117,6 @@ export const fallbacks = Observability.storeFallbacks
 class Unavailable {
   readonly _tag = "Unavailable"
 }
-
-// How many lease times a waiter waits in all, however often the lease is renewed.
-const maxWaitLeases = 4
 
 // Every script returns integers, strings or arrays of them (ioredis 6 speaks RESP3: no booleans), and
 // touches only keys of one hash tag, so that Redis Cluster runs it on one node. Times are durations on
@@ -427,10 +424,10 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
       Effect.gen(function*() {
         const owner = randomId()
         // A waiter waits while the holder's lease lives (a live holder renews it; a dead one's lapses
-        // within the lease time, and a stale one is taken over at once), and for at most a few lease
-        // times in all: then it fetches locally, so that not even a writer who keeps renewing a lease
-        // can hold the fleet up for longer.
-        const giveUpAt = monotonic() + maxWaitLeases * leaseTtlMillis + Duration.toMillis(pollInterval)
+        // within the lease time, and a stale one is taken over at once), and for one lease time at most
+        // in all: then it fetches locally, so that not even a writer who keeps renewing a lease can hold
+        // the fleet up for longer (the same rule as a FileStore lock).
+        const giveUpAt = monotonic() + leaseTtlMillis + Duration.toMillis(pollInterval)
         while (true) {
           const acquired = yield* Effect.either(call(acquireScript, [keys.lease], [owner, leaseTtlMillis]))
           if (acquired._tag === "Left") {
@@ -459,7 +456,7 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
           if (!again) {
             yield* Effect.logWarning(
               "Redis token store: the lease was held for too long without a publication; fetching the token locally"
-            ).pipe(Effect.annotateLogs({ waitedMillis: maxWaitLeases * leaseTtlMillis }))
+            ).pipe(Effect.annotateLogs({ waitedMillis: leaseTtlMillis }))
             return yield* fetch
           }
         }

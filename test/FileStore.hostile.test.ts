@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as FileStore from "../src/FileStore.js"
+import * as Seal from "../src/internal/seal.js"
 import * as TokenService from "../src/TokenService.js"
 import * as TokenStore from "../src/TokenStore.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
@@ -365,5 +366,57 @@ describe("FileStore: refusals are shared", () => {
         "the replayed token is not adopted"
       )
       assert.strictEqual((yield* simulator.stats).tokenRequests, 2)
+    }).pipe(Effect.provide(TestLogger.make().layer)))
+})
+
+describe("FileStore: marks are sealed for their store key", () => {
+  const secret = Redacted.make("the-client-secret")
+  const storeFor = (directory: string, key: string) =>
+    Effect.flatMap(
+      FileStore.make({ directory, leaseTtl: "2 seconds", pollInterval: "25 millis" }),
+      (factory) => factory({ key, clientSecret: secret, maxBackoffMillis: 60_000 })
+    ).pipe(Effect.provide(NodeFileSystem.layer))
+
+  it.scopedLive("a back-off written without the secret, or copied from another tenant's key, is ignored", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const mine = yield* storeFor(directory, "tenant-a")
+      const theirs = yield* storeFor(directory, "tenant-b")
+      const mineFile = path.join(directory, "tenant-a.not-before")
+      // The other tenant's genuine back-off holds the other tenant only.
+      yield* theirs.publishBackoff(30_000)
+      assert.isAbove(yield* theirs.readBackoff, 25_000)
+      assert.strictEqual(yield* mine.readBackoff, 0)
+      // Copied under my key's name: its mark is for the other key.
+      fs.copyFileSync(path.join(directory, "tenant-b.not-before"), mineFile)
+      assert.strictEqual(yield* mine.readBackoff, 0, "a mark copied from another key")
+      // The old, plain format: an instant an hour ahead.
+      fs.writeFileSync(mineFile, String(Date.now() + 3_600_000), { mode: 0o600 })
+      assert.strictEqual(yield* mine.readBackoff, 0, "a plain instant")
+      // A genuine mark of another instant, with the instant changed.
+      yield* mine.publishBackoff(1_000)
+      const [instant, mark] = fs.readFileSync(mineFile, "utf8").split(" ")
+      assert.isAbove(yield* mine.readBackoff, 0, "my own back-off holds")
+      fs.writeFileSync(mineFile, `${Number(instant) + 3_600_000} ${mark}`, { mode: 0o600 })
+      assert.strictEqual(yield* mine.readBackoff, 0, "a mark whose instant was moved")
+    }))
+
+  it.scopedLive("a refusal written without the secret does not make the fleet refuse a good token", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const simulator = yield* ZuoraSimulator.make()
+      const key = yield* keyOf(simulator)
+      const first = yield* service(simulator, directory)
+      const token = yield* first.get
+      const issuedAt = Seal.issuedAtOf(fs.readFileSync(path.join(directory, `${key}.token`), "utf8").trim())
+      assert.strictEqual(issuedAt, token.issuedAt)
+      // Plain (the old format), and with a made-up mark.
+      for (const forged of [String(issuedAt), `${issuedAt} m1.hkdf.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA`]) {
+        fs.writeFileSync(path.join(directory, `${key}.refused`), forged, { mode: 0o600 })
+        const other = yield* service(simulator, directory)
+        const got = yield* other.get
+        assert.strictEqual(Redacted.value(got.token), Redacted.value(token.token), `adopted despite ${forged}`)
+      }
+      assert.strictEqual((yield* simulator.stats).tokenRequests, 1)
     }).pipe(Effect.provide(TestLogger.make().layer)))
 })
