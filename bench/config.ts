@@ -1,10 +1,11 @@
 /**
- * The sizes of the scenarios: `full` for `npm run bench` (about three minutes on two cores), `tiny` for
+ * The sizes of the scenarios: `full` for `npm run bench` (about ten minutes on two cores, most of it the fleet's processes), `tiny` for
  * the smoke test (a few seconds), so the bench cannot rot unnoticed.
  */
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import type { CacheHitParams, MemoryParams } from "./scenarios/cacheHit.js"
 import type { ColdHerdParams } from "./scenarios/coldHerd.js"
+import type { FleetParams } from "./scenarios/fleet.js"
 import type { HerdCostParams } from "./scenarios/herdCost.js"
 import type { RenewalParams } from "./scenarios/renewal.js"
 import type { RetryAfterStormParams, StormParams } from "./scenarios/storm.js"
@@ -21,6 +22,8 @@ export interface Sizes {
   readonly renewal: RenewalParams & { readonly runs: number }
   readonly cacheHit: CacheHitParams
   readonly memory: MemoryParams
+  /** Fleet mode at the stores' default sizes, in real processes; undefined: not run (the smoke test). */
+  readonly fleet: FleetParams | undefined
 }
 
 /**
@@ -66,7 +69,16 @@ export const full: Sizes = {
   },
   renewal: { callers: 50, tokenLifetimeSeconds: 2, latencyMs: 150, durationMs: 4_000, useDelayMs: 10, runs: 3 },
   cacheHit: { iterations: 500_000, runs: 11 },
-  memory: { hits: 1_000_000, runs: 3 }
+  memory: { hits: 1_000_000, runs: 3 },
+  fleet: {
+    processes: 32,
+    fileProcesses: 24,
+    runs: 5,
+    faultRuns: 3,
+    redisKinds: ["ioredis", "ioredis6", "node-redis"],
+    clusterKinds: ["ioredis-cluster", "node-redis-cluster"],
+    callers: 20
+  }
 }
 
 export const tiny: Sizes = {
@@ -93,5 +105,6 @@ export const tiny: Sizes = {
   },
   renewal: { callers: 5, tokenLifetimeSeconds: 2, latencyMs: 50, durationMs: 2_500, useDelayMs: 10, runs: 1 },
   cacheHit: { iterations: 2_000, runs: 1 },
-  memory: { hits: 2_000, runs: 1 }
+  memory: { hits: 2_000, runs: 1 },
+  fleet: undefined
 }

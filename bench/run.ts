@@ -11,7 +11,10 @@
  * - renewal under traffic: short-lived tokens, a 150 ms endpoint, callers looping;
  * - cache hit: ours against a bare `Ref.get` in the same Effect loop, and each peer's warm get beside
  *   ours' Promise bridge (`TokenService.toAsync`) in the same async loop;
- * - memory: the heap after a million cache hits against the heap before.
+ * - memory: the heap after a million cache hits against the heap before;
+ * - fleet mode: 32 real node processes cold on one Redis (each client kind) and on a 3-master cluster,
+ *   24 on a FileStore, with Redis pausing writes at the first lease, and on hostile stores, all with the
+ *   stores' default leases (needs redis-server; `npm run bench` builds `dist/` for the worker scripts).
  *
  * Scenarios live in `bench/scenarios/`, clients in `bench/peers/`, sizes in `bench/config.ts`.
  */

@@ -8,6 +8,7 @@ import { stormPolicy } from "./config.js"
 import type { ClientSpec } from "./peers/types.js"
 import { cacheHit, type CacheHitResult, memory, type MemoryResult } from "./scenarios/cacheHit.js"
 import { coldHerd, type ColdHerdResult } from "./scenarios/coldHerd.js"
+import { fleet, type FleetResult } from "./scenarios/fleet.js"
 import { herdCost, type HerdCostResult } from "./scenarios/herdCost.js"
 import { renewal, type RenewalResult } from "./scenarios/renewal.js"
 import { retryAfterStorm, type RetryAfterStormResult, storm, type StormResult } from "./scenarios/storm.js"
@@ -32,6 +33,8 @@ export interface SuiteResult {
   readonly renewal: ReadonlyArray<Runs<RenewalResult>>
   readonly cacheHit: CacheHitResult
   readonly memory: MemoryResult
+  /** Fleet mode in real processes; undefined when the sizes leave it out. */
+  readonly fleet: FleetResult | undefined
   /** Wall-clock time of the whole suite. */
   readonly seconds: number
 }
@@ -122,6 +125,8 @@ export const runSuite = (
     log(`cache hit: ${JSON.stringify(hit, round)}`)
     const heap = yield* memory(clients, sizes.memory)
     log(`memory: ${JSON.stringify(heap, round)}`)
+    // Last: dozens of node processes load the machine, which no other figure should feel.
+    const fleetResult = sizes.fleet === undefined ? undefined : yield* fleet(sizes.fleet, log)
     return {
       sizes,
       clients,
@@ -133,6 +138,7 @@ export const runSuite = (
       renewal: renewalRuns,
       cacheHit: hit,
       memory: heap,
+      fleet: fleetResult,
       seconds: (Date.now() - started) / 1000
     }
   })

@@ -8,7 +8,6 @@ import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as FileStore from "../src/FileStore.js"
 import * as Observability from "../src/Observability.js"
 import * as TokenService from "../src/TokenService.js"
@@ -16,9 +15,7 @@ import * as TokenStore from "../src/TokenStore.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
 import { fastPolicy } from "./utils/Loopback.js"
 import * as TestLogger from "./utils/TestLogger.js"
-import { startWorker } from "./utils/Worker.js"
-
-const worker = fileURLToPath(new URL("./fixtures/file-worker.mjs", import.meta.url))
+import { coldFileFleet } from "./utils/Worker.js"
 
 const tempDirectory = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "zuora-file-store-"))),
@@ -35,10 +32,6 @@ const service = (
     return yield* TokenService.make({ credentials: simulator.credentials, retryPolicy: fastPolicy, store })
   }).pipe(Effect.provide(FetchHttpClient.layer), Effect.provide(NodeFileSystem.layer))
 
-const runWorker = (simulator: ZuoraSimulator.Service, directory: string, index: number) =>
-  startWorker<{ tokens: ReadonlyArray<string> }>(worker, simulator, [simulator.baseUrl, directory, String(index), "50"])
-    .done
-
 describe("FileStore", () => {
   // 4 keeps the suite quick; FILE_PROCESSES=24 FILE_LEASE_TTL="30 seconds" runs the figure.
   const processes = Number(process.env.FILE_PROCESSES ?? 4)
@@ -48,9 +41,7 @@ describe("FileStore", () => {
       Effect.gen(function*() {
         const directory = yield* tempDirectory
         const simulator = yield* ZuoraSimulator.make({ latency: "200 millis" })
-        const results = yield* Effect.promise(() =>
-          Promise.all(Array.from({ length: processes }, (_, i) => runWorker(simulator, directory, i)))
-        )
+        const results = yield* Effect.promise(() => coldFileFleet(simulator, directory, processes))
         for (const r of results) assert.strictEqual(r.code, 0, r.stderr)
         assert.strictEqual(new Set(results.flatMap((r) => r.result!.tokens)).size, 1)
         assert.strictEqual((yield* simulator.stats).tokenRequests, 1)

@@ -12,6 +12,7 @@ import type { HerdCostResult } from "../scenarios/herdCost.js"
 import type { RenewalResult } from "../scenarios/renewal.js"
 import type { RetryAfterStormResult, StormResult } from "../scenarios/storm.js"
 import type { Runs, SuiteResult } from "../suite.js"
+import { fleetTargets } from "./fleet.js"
 
 /** The median of every numeric field over the runs. */
 export const medianOf = <A extends object>(runs: ReadonlyArray<A>): A => {
@@ -262,6 +263,8 @@ export const analyse = (suite: SuiteResult): Analysis => {
       met: suite.memory.collected && oursMemory.deltaBytes < flatHeapBytes
     })
   }
+
+  targets.push(...fleetTargets(suite.fleet, suite.sizes.fleet))
 
   const short = refreshWindow(suite.sizes.renewal.tokenLifetimeSeconds)
   const zuora = refreshWindow(3600)

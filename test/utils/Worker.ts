@@ -51,6 +51,8 @@ export interface FleetResult {
   readonly index: number
   readonly tokens: ReadonlyArray<string>
   readonly expired: number
+  /** How long serving every caller took, from the start (or the go line) to the last. */
+  readonly servedMillis: number
 }
 
 const fleetWorker = new URL("../fixtures/fleet-worker.mjs", import.meta.url).pathname
@@ -72,6 +74,61 @@ export const coldFleet = (
         fleetWorker,
         simulator,
         [simulator.baseUrl, redis, String(i), "once", String(callers), kind],
+        Math.max(30_000, processes * 4000)
+      ).done)
+  )
+
+/**
+ * `processes` cold fleet workers at once, as `coldFleet`; `onFirstReady` runs as soon as the first of
+ * them is ready, as its callers take the lease (a pause of Redis, say), while the others still load.
+ */
+export const fleetWithFirstLease = async (
+  simulator: ZuoraSimulator.Service,
+  redis: string,
+  kind: string,
+  processes: number,
+  onFirstReady: () => Promise<void>,
+  callers = 20
+): Promise<ReadonlyArray<Finished<FleetResult>>> => {
+  const workers = Array.from({ length: processes }, (_, i) =>
+    startWorker<FleetResult>(
+      fleetWorker,
+      simulator,
+      [simulator.baseUrl, redis, String(i), "once", String(callers), kind],
+      Math.max(30_000, processes * 4000)
+    ))
+  const done = Promise.all(workers.map((w) => w.done))
+  await new Promise<void>((resolve) => {
+    const check = () => workers.some((w) => w.stdout().includes("ready ")) ? resolve() : setTimeout(check, 2)
+    check()
+    void done.then(() => resolve())
+  })
+  await onFirstReady()
+  return done
+}
+
+/** What a file-store worker (test/fixtures/file-worker.mjs) reports. */
+export interface FileResult {
+  readonly index: number
+  readonly tokens: ReadonlyArray<string>
+  readonly servedMillis: number
+}
+
+const fileWorker = new URL("../fixtures/file-worker.mjs", import.meta.url).pathname
+
+/** `processes` cold file-store workers at once on `directory`, `callers` each. */
+export const coldFileFleet = (
+  simulator: ZuoraSimulator.Service,
+  directory: string,
+  processes: number,
+  callers = 50
+): Promise<ReadonlyArray<Finished<FileResult>>> =>
+  Promise.all(
+    Array.from({ length: processes }, (_, i) =>
+      startWorker<FileResult>(
+        fileWorker,
+        simulator,
+        [simulator.baseUrl, directory, String(i), String(callers)],
         Math.max(30_000, processes * 4000)
       ).done)
   )
