@@ -26,9 +26,9 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Schema from "effect/Schema"
+import * as Retry from "./internal/core/retry.js"
 import * as options_ from "./internal/options.js"
 import { classify, toLimits } from "./internal/tokenCache/policy.js"
-import * as Retry from "./internal/tokenCache/retry.js"
 import type { InvalidConfiguration, TokenError } from "./TokenError.js"
 
 /**

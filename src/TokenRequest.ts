@@ -24,7 +24,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AccessToken from "./AccessToken.js"
 import * as body from "./internal/body.js"
-import * as headers from "./internal/headers.js"
+import * as headers from "./internal/core/headers.js"
 import * as options_ from "./internal/options.js"
 import { entityAndOrgHeaders } from "./internal/zuoraHeaders.js"
 import {

@@ -20,7 +20,7 @@
  *   current one.
  * - **Lazy**, unless `warmup` asks for the first token while the layer is built.
  *
- * The states and transitions live in one pure state machine (`src/internal/tokenCache/machine.ts`);
+ * The states and transitions live in one pure state machine (`src/internal/core/machine.ts`);
  * this module is its face.
  *
  * @since 0.1.0

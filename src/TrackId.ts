@@ -7,6 +7,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Core from "./internal/core/trackId.js"
 import { InvalidConfiguration } from "./TokenError.js"
 
 /**
@@ -17,11 +18,7 @@ import { InvalidConfiguration } from "./TokenError.js"
  * @category Schemas
  */
 export const TrackId = Schema.String.pipe(
-  Schema.minLength(1, { message: () => "a track id must not be empty" }),
-  Schema.maxLength(64, { message: () => "a track id is at most 64 characters" }),
-  Schema.pattern(/^[\x20-\x7E]*$/, { message: () => "a track id is printable US-ASCII only" }),
-  Schema.pattern(/^[^:;"']*$/, { message: () => "a track id must not contain : ; \" or '" }),
-  Schema.pattern(/^\S(?:.*\S)?$/, { message: () => "a track id must not start or end with a space" }),
+  Schema.filter((input) => Core.problem(input) ?? true),
   Schema.brand("effect-zuora-oauth/TrackId")
 )
 

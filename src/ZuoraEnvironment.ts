@@ -9,6 +9,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Core from "./internal/core/environments.js"
 import { InvalidConfiguration } from "./TokenError.js"
 
 /**
@@ -28,61 +29,26 @@ export interface ZuoraEnvironment {
   readonly origin: string
 }
 
-const documented = (name: string, code: string, baseUrl: string): ZuoraEnvironment => ({
-  name,
-  code,
-  baseUrl,
-  origin: baseUrl
-})
-
 /** @since 0.1.0 @category Environments */
-export const UsCentralSandbox: ZuoraEnvironment = documented(
-  "us-central-sandbox",
-  "CSBX",
-  "https://rest.test.zuora.com"
-)
+export const UsCentralSandbox: ZuoraEnvironment = Core.UsCentralSandbox
 /** @since 0.1.0 @category Environments */
-export const UsApiSandboxCloud1: ZuoraEnvironment = documented(
-  "us-api-sandbox-cloud1",
-  "SBX_NA",
-  "https://rest.sandbox.na.zuora.com"
-)
+export const UsApiSandboxCloud1: ZuoraEnvironment = Core.UsApiSandboxCloud1
 /** @since 0.1.0 @category Environments */
-export const UsApiSandboxCloud2: ZuoraEnvironment = documented(
-  "us-api-sandbox-cloud2",
-  "SBX",
-  "https://rest.apisandbox.zuora.com"
-)
+export const UsApiSandboxCloud2: ZuoraEnvironment = Core.UsApiSandboxCloud2
 /** @since 0.1.0 @category Environments */
-export const UsProductionCloud1: ZuoraEnvironment = documented(
-  "us-production-cloud1",
-  "PROD_NA",
-  "https://rest.na.zuora.com"
-)
+export const UsProductionCloud1: ZuoraEnvironment = Core.UsProductionCloud1
 /** @since 0.1.0 @category Environments */
-export const UsProductionCloud2: ZuoraEnvironment = documented("us-production-cloud2", "PROD", "https://rest.zuora.com")
+export const UsProductionCloud2: ZuoraEnvironment = Core.UsProductionCloud2
 /** @since 0.1.0 @category Environments */
-export const EuCentralSandbox: ZuoraEnvironment = documented(
-  "eu-central-sandbox",
-  "CSBX_EU",
-  "https://rest.test.eu.zuora.com"
-)
+export const EuCentralSandbox: ZuoraEnvironment = Core.EuCentralSandbox
 /** @since 0.1.0 @category Environments */
-export const EuApiSandbox: ZuoraEnvironment = documented(
-  "eu-api-sandbox",
-  "SBX_EU",
-  "https://rest.sandbox.eu.zuora.com"
-)
+export const EuApiSandbox: ZuoraEnvironment = Core.EuApiSandbox
 /** @since 0.1.0 @category Environments */
-export const EuProduction: ZuoraEnvironment = documented("eu-production", "PROD_EU", "https://rest.eu.zuora.com")
+export const EuProduction: ZuoraEnvironment = Core.EuProduction
 /** @since 0.1.0 @category Environments */
-export const ApacCentralSandbox: ZuoraEnvironment = documented(
-  "apac-central-sandbox",
-  "CSBX_AP",
-  "https://rest.test.ap.zuora.com"
-)
+export const ApacCentralSandbox: ZuoraEnvironment = Core.ApacCentralSandbox
 /** @since 0.1.0 @category Environments */
-export const ApacProduction: ZuoraEnvironment = documented("apac-production", "PROD_AP", "https://rest.ap.zuora.com")
+export const ApacProduction: ZuoraEnvironment = Core.ApacProduction
 
 /**
  * The ten documented environments, in the order of Zuora's table.
@@ -90,22 +56,7 @@ export const ApacProduction: ZuoraEnvironment = documented("apac-production", "P
  * @since 0.1.0
  * @category Environments
  */
-export const all: ReadonlyArray<ZuoraEnvironment> = [
-  UsCentralSandbox,
-  UsApiSandboxCloud1,
-  UsApiSandboxCloud2,
-  UsProductionCloud1,
-  UsProductionCloud2,
-  EuCentralSandbox,
-  EuApiSandbox,
-  EuProduction,
-  ApacCentralSandbox,
-  ApacProduction
-]
-
-const byKey: ReadonlyMap<string, ZuoraEnvironment> = new Map(
-  all.flatMap((env) => [[env.name, env], [env.code!, env]] as const)
-)
+export const all: ReadonlyArray<ZuoraEnvironment> = Core.all
 
 /**
  * Whether a host name is a loopback host: `localhost`, an address in `127.0.0.0/8`, or `::1`.
@@ -113,13 +64,7 @@ const byKey: ReadonlyMap<string, ZuoraEnvironment> = new Map(
  * @since 0.1.0
  * @category Predicates
  */
-export const isLoopbackHost = (hostname: string): boolean => {
-  const host = hostname.toLowerCase()
-  if (host === "localhost" || host === "[::1]" || host === "::1") return true
-  const octets = host.split(".")
-  return octets.length === 4 && octets[0] === "127" &&
-    octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255)
-}
+export const isLoopbackHost: (hostname: string) => boolean = Core.isLoopbackHost
 
 /**
  * Validates a custom base URL: absolute, `https` (or `http` on a loopback host), no credentials, no
@@ -131,30 +76,10 @@ export const isLoopbackHost = (hostname: string): boolean => {
 export const fromBaseUrl = (
   input: string,
   setting = "baseUrl"
-): Either.Either<ZuoraEnvironment, InvalidConfiguration> => {
-  const fail = (description: string) => Either.left(new InvalidConfiguration({ setting, description }))
-  if (input.trim() === "") return fail("is empty")
-  if (input !== input.trim()) return fail("has leading or trailing white space")
-  let url: URL
-  try {
-    url = new URL(input)
-  } catch {
-    return fail("is not an absolute URL")
-  }
-  // The scheme is not named: what was given may not be a URL at all, but a secret holding "://".
-  if (url.protocol !== "https:" && url.protocol !== "http:") return fail("must use https")
-  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
-    return fail("must use https (plain http is allowed only for localhost, 127.0.0.0/8 and ::1)")
-  }
-  if (url.username !== "" || url.password !== "") return fail("must not contain credentials")
-  if (url.search !== "" || url.hash !== "") return fail("must not have a query or a fragment")
-  const path = url.pathname.replace(/\/+$/, "")
-  return Either.right({ name: "custom", code: undefined, baseUrl: `${url.origin}${path}`, origin: url.origin })
-}
+): Either.Either<ZuoraEnvironment, InvalidConfiguration> => fromParsed(Core.fromBaseUrl(input, setting))
 
-const expected = `expected one of ${all.map((env) => env.name).join(", ")} or a Zuora SDK code (${
-  all.map((env) => env.code).join(", ")
-}); for a custom base URL, set ZUORA_BASE_URL, pass --base-url, or give the URL (https://…) as the environment`
+const fromParsed = (parsed: Core.Parsed): Either.Either<ZuoraEnvironment, InvalidConfiguration> =>
+  parsed.ok ? Either.right(parsed.value) : Either.left(new InvalidConfiguration(parsed.problem))
 
 /**
  * Finds a documented environment by its config name (`eu-production`) or Zuora SDK code
@@ -169,14 +94,7 @@ const expected = `expected one of ${all.map((env) => env.name).join(", ")} or a 
 export const fromName = (
   input: string,
   setting = "environment"
-): Either.Either<ZuoraEnvironment, InvalidConfiguration> => {
-  const found = byKey.get(input.trim().toLowerCase()) ?? byKey.get(input.trim().toUpperCase())
-  if (found !== undefined) return Either.right(found)
-  const given = input.trim() === ""
-    ? "is empty"
-    : `is not a known environment (the value, ${input.length} characters, is not shown)`
-  return Either.left(new InvalidConfiguration({ setting, description: `${given}; ${expected}` }))
-}
+): Either.Either<ZuoraEnvironment, InvalidConfiguration> => fromParsed(Core.fromName(input, setting))
 
 /**
  * Reads an environment from a name, an SDK code or a base URL (anything containing `://`). Neither

@@ -22,7 +22,7 @@ import type * as Scope from "effect/Scope"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { compile, type Compiled, matches, matchPath } from "./internal/routes.js"
+import { compile, type Compiled, matches, matchPath } from "./internal/core/routes.js"
 import type * as ZuoraClient from "./ZuoraClient.js"
 import type * as ZuoraCredentials from "./ZuoraCredentials.js"
 

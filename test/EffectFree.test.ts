@@ -11,7 +11,9 @@ import { fileURLToPath } from "node:url"
 const src = fileURLToPath(new URL("../src/", import.meta.url))
 
 /** The shared core, relative to src/. */
-const core = ["internal/tokenCache/machine.ts", "internal/tokenCache/retry.ts"]
+const core = fs.readdirSync(path.join(src, "internal/core")).filter((f) => f.endsWith(".ts")).map((f) =>
+  `internal/core/${f}`
+)
 
 const specifiers = (text: string): ReadonlyArray<string> =>
   [...text.matchAll(/^\s*(?:import|export)\b[^"']*?from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']/gm)]

@@ -162,6 +162,12 @@ describeRedis("RedisStore against a real redis-server", () => {
       const b = yield* service(simulator, yield* connect(server))
       const first = yield* Effect.either(a.get)
       assert.isTrue(Either.isLeft(first) && first.left._tag === "RateLimited")
+      // The store is told in the background: b starts once the back-off has landed.
+      const key = yield* TokenStore.deriveKey({ baseUrl: simulator.baseUrl, clientId: simulator.credentials.clientId })
+      const probe = yield* connect(server)
+      while ((yield* Effect.promise(() => probe.exists(`zuora-oauth:{${key}}:backoff`))) === 0) {
+        yield* Effect.sleep("5 millis")
+      }
       const second = yield* Effect.either(b.get)
       assert.isTrue(Either.isLeft(second) && second.left._tag === "RateLimited")
       if (Either.isLeft(second) && second.left._tag === "RateLimited") {

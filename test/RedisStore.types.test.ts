@@ -12,7 +12,7 @@ import { Cluster as Cluster5, Redis as Redis5 } from "ioredis"
 import { Cluster as Cluster6, Redis as Redis6 } from "ioredis6"
 import * as Fs from "node:fs"
 import { createClient, createCluster } from "redis"
-import { adapt } from "../src/internal/redisAdapter.js"
+import { adapt } from "../src/internal/core/redisAdapter.js"
 import * as RedisStore from "../src/RedisStore.js"
 import * as TokenService from "../src/TokenService.js"
 import * as ZuoraSimulator from "../src/ZuoraSimulator.js"
@@ -80,7 +80,7 @@ describe("RedisStore: the clients it accepts", () => {
     }))
 
   it("the store's modules import neither client, so its published types name neither", () => {
-    const sources = ["src/RedisStore.ts", "src/internal/redisAdapter.ts", "src/redis.ts", "src/index.ts"]
+    const sources = ["src/RedisStore.ts", "src/internal/core/redisAdapter.ts", "src/redis.ts", "src/index.ts"]
     for (const file of sources) {
       const text = Fs.readFileSync(new URL(`../${file}`, import.meta.url), "utf8")
       assert.notMatch(text, /^import .*from "(ioredis6?|redis|@redis\/[a-z-]+)"/m, `${file} imports no client`)

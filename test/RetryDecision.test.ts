@@ -1,10 +1,10 @@
 /**
- * The pure retry decision (`src/internal/tokenCache/retry.ts`): `decide`, `backoffCeiling` and
+ * The pure retry decision (`src/internal/core/retry.ts`): `decide`, `backoffCeiling` and
  * `clampServerDelay`, in plain numbers, without fibers, HTTP or Effect.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
-import * as Retry from "../src/internal/tokenCache/retry.js"
+import * as Retry from "../src/internal/core/retry.js"
 
 const limits: Retry.RetryLimits = {
   rateLimited: { maxRetries: 2, baseMillis: 200, maxMillis: 2_000 },

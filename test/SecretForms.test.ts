@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as headers from "../src/internal/headers.js"
+import * as headers from "../src/internal/core/headers.js"
 
 // A fixed pseudo-random generator, so that a failure names a secret that can be found again.
 const pseudoRandom = (seed: number) => () => {

@@ -1,12 +1,12 @@
 /**
- * The token cache's pure state machine (`src/internal/tokenCache/machine.ts`), transition by
+ * The token cache's pure state machine (`src/internal/core/machine.ts`), transition by
  * transition: no fibers, no HTTP, no Effect. Tokens are strings, errors small tagged objects, times
  * monotonic milliseconds.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
-import * as Machine from "../src/internal/tokenCache/machine.js"
-import * as Retry from "../src/internal/tokenCache/retry.js"
+import * as Machine from "../src/internal/core/machine.js"
+import * as Retry from "../src/internal/core/retry.js"
 
 interface Err {
   readonly tag: string

@@ -7,7 +7,7 @@
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Reason, ZuoraApiError } from "../ZuoraApiError.js"
-import * as headers from "./headers.js"
+import * as headers from "./core/headers.js"
 
 const Code = Schema.Union(Schema.Number, Schema.String)
 // A message as Zuora should send it (a string), or whatever else came, as text.

@@ -16,6 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AccessToken } from "../AccessToken.js"
 import { InvalidConfiguration } from "../TokenError.js"
+import * as Core from "./core/seal.js"
 
 /** An explicit sealing key, for rotation: 32 bytes, base64-encoded, with an id. */
 export interface SealingKey {
@@ -36,23 +37,6 @@ export interface Sealer {
   readonly verifyMark: (kind: string, value: string) => Effect.Effect<boolean>
 }
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-const derivedKeyId = "hkdf"
-const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/
-
-const b64url = (bytes: Uint8Array): string =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
-
-const fromB64url = (text: string): Uint8Array<ArrayBuffer> | undefined => {
-  try {
-    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"))
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0))
-  } catch {
-    return undefined
-  }
-}
-
 const encodeToken = Schema.encodeSync(AccessToken)
 const decodeToken = Schema.decodeUnknownEither(AccessToken)
 
@@ -60,125 +44,33 @@ const decodeToken = Schema.decodeUnknownEither(AccessToken)
  * Makes a sealer for one store key. Explicit keys, when given, seal with the first and open with any.
  * Their ids must differ: of two keys under one id only the last would be kept, so the first would not
  * seal and entries sealed with it elsewhere would not open. Duplicates are refused at build
- * (`InvalidConfiguration` on `keys`, naming the id, never a key).
+ * (`InvalidConfiguration` on `keys`, naming the id, never a key). The format is the shared core's
+ * (`core/seal.ts`), so both Effect editions share entries.
  */
 export const make = (options: {
   readonly storeKey: string
   readonly clientSecret: Redacted.Redacted<string>
   readonly keys?: ReadonlyArray<SealingKey> | undefined
 }): Effect.Effect<Sealer, InvalidConfiguration> => {
-  const explicit: Array<readonly [string, Uint8Array<ArrayBuffer>]> = []
-  for (const [index, k] of (options.keys ?? []).entries()) {
-    const raw = fromB64url(Redacted.value(k.key).replace(/=+$/, ""))
-    if (!keyIdPattern.test(k.id) || raw === undefined || raw.length !== 32) {
-      return Effect.fail(
-        new InvalidConfiguration({
-          setting: `keys[${index}]`,
-          description: "a sealing key needs an id of 1 to 32 [A-Za-z0-9_-] and 32 bytes of base64"
-        })
-      )
-    }
-    const first = explicit.findIndex(([id]) => id === k.id)
-    if (first >= 0) {
-      // An id is not secret (every sealed entry carries it in clear); the key material is never shown.
-      return Effect.fail(
-        new InvalidConfiguration({
-          setting: "keys",
-          description:
-            `the key id "${k.id}" is given twice (keys[${first}] and keys[${index}]): each key needs its own id`
-        })
-      )
-    }
-    explicit.push([k.id, raw])
-  }
+  const checked = Core.checkKeys((options.keys ?? []).map((k) => ({ id: k.id, key: () => Redacted.value(k.key) })))
+  if (!checked.ok) return Effect.fail(new InvalidConfiguration(checked.problem))
   return Effect.promise(async () => {
-    const subtle = globalThis.crypto.subtle
-    const keys = new Map<string, CryptoKey>()
-    if (explicit.length > 0) {
-      for (const [id, raw] of explicit) {
-        keys.set(id, await subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]))
-      }
-    } else {
-      // The secret is unwrapped here only to feed HKDF; it never leaves this function.
-      const ikm = await subtle.importKey("raw", encoder.encode(Redacted.value(options.clientSecret)), "HKDF", false, [
-        "deriveKey"
-      ])
-      keys.set(
-        derivedKeyId,
-        await subtle.deriveKey(
-          {
-            name: "HKDF",
-            hash: "SHA-256",
-            salt: encoder.encode("effect-zuora-oauth/store/v1"),
-            info: encoder.encode(options.storeKey)
-          },
-          ikm,
-          { name: "AES-GCM", length: 256 },
-          false,
-          ["encrypt", "decrypt"]
-        )
-      )
-    }
-    const sealId = explicit[0]?.[0] ?? derivedKeyId
-    const aad = (issuedAt: string, keyId: string) => encoder.encode(`${options.storeKey}|${issuedAt}|${keyId}`)
-
-    const markAad = (kind: string, keyId: string) => encoder.encode(`${options.storeKey}|mark:${kind}|${keyId}`)
+    const ring = await Core.makeKeyRing({
+      storeKey: options.storeKey,
+      clientSecret: () => Redacted.value(options.clientSecret),
+      explicit: checked.raw
+    })
     const sealer: Sealer = {
-      mark: (kind) =>
-        Effect.promise(async () => {
-          const iv = globalThis.crypto.getRandomValues(new Uint8Array(12))
-          const sealed = new Uint8Array(
-            await subtle.encrypt(
-              { name: "AES-GCM", iv, additionalData: markAad(kind, sealId) },
-              keys.get(sealId)!,
-              new Uint8Array(0)
-            )
-          )
-          return `m1.${sealId}.${b64url(iv)}.${b64url(sealed)}`
-        }),
-      verifyMark: (kind, value) =>
-        Effect.promise(async () => {
-          const parts = value.split(".")
-          if (parts.length !== 4 || parts[0] !== "m1") return false
-          const [, keyId, ivText, ctText] = parts as [string, string, string, string]
-          const key = keys.get(keyId)
-          const iv = fromB64url(ivText)
-          const ct = fromB64url(ctText)
-          if (key === undefined || iv === undefined || iv.length !== 12 || ct === undefined) return false
-          try {
-            await subtle.decrypt({ name: "AES-GCM", iv, additionalData: markAad(kind, keyId) }, key, ct)
-            return true
-          } catch {
-            return false
-          }
-        }),
-      seal: (token) =>
-        Effect.promise(async () => {
-          const iv = globalThis.crypto.getRandomValues(new Uint8Array(12))
-          const issuedAt = String(token.issuedAt)
-          const plaintext = encoder.encode(JSON.stringify(encodeToken(token)))
-          const sealed = new Uint8Array(
-            await subtle.encrypt(
-              { name: "AES-GCM", iv, additionalData: aad(issuedAt, sealId) },
-              keys.get(sealId)!,
-              plaintext
-            )
-          )
-          return `v1.${issuedAt}.${sealId}.${b64url(iv)}.${b64url(sealed)}`
-        }),
+      mark: (kind) => Effect.promise(() => Core.mark(ring, kind)),
+      verifyMark: (kind, value) => Effect.promise(() => Core.verifyMark(ring, kind, value)),
+      seal: (token) => Effect.promise(() => Core.seal(ring, token.issuedAt, JSON.stringify(encodeToken(token)))),
       open: (entry) =>
         Effect.promise(async () => {
-          const parts = entry.split(".")
-          if (parts.length !== 5 || parts[0] !== "v1" || !/^\d{1,16}$/.test(parts[1]!)) return Option.none()
-          const [, issuedAt, keyId, ivText, ctText] = parts as [string, string, string, string, string]
-          const key = keys.get(keyId)
-          const iv = fromB64url(ivText)
-          const ct = fromB64url(ctText)
-          if (key === undefined || iv === undefined || iv.length !== 12 || ct === undefined) return Option.none()
+          const opened = await Core.open(ring, entry)
+          if (opened === undefined) return Option.none()
           try {
-            const plain = await subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad(issuedAt, keyId) }, key, ct)
-            const decoded = decodeToken(JSON.parse(decoder.decode(plain)))
-            if (Either.isLeft(decoded) || String(decoded.right.issuedAt) !== issuedAt) return Option.none()
+            const decoded = decodeToken(JSON.parse(opened.plaintext))
+            if (Either.isLeft(decoded) || decoded.right.issuedAt !== opened.issuedAt) return Option.none()
             return Option.some(decoded.right)
           } catch {
             return Option.none()
@@ -190,7 +82,4 @@ export const make = (options: {
 }
 
 /** The plaintext `issuedAt` of an entry, for fencing; `undefined` when the entry is malformed. */
-export const issuedAtOf = (entry: string): number | undefined => {
-  const match = /^v1\.(\d{1,16})\./.exec(entry)
-  return match === null ? undefined : Number(match[1])
-}
+export const issuedAtOf = Core.issuedAtOf

@@ -9,7 +9,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import { takeCredentials } from "./body.js"
-import { compile, type Compiled, matches } from "./routes.js"
+import { compile, type Compiled, matches } from "./core/routes.js"
 
 const lowerCased = (headers: Readonly<Record<string, string>>): Record<string, string> =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]))

@@ -41,9 +41,9 @@ import * as RetryPolicy from "../../RetryPolicy.js"
 import { RateLimited, type TokenError, UnexpectedResponse } from "../../TokenError.js"
 import type { Service, Status } from "../../TokenService.js"
 import * as TokenStore from "../../TokenStore.js"
-import * as Machine from "./machine.js"
+import * as Machine from "../core/machine.js"
+import type { Kind } from "../core/retry.js"
 import { classify, toLimits } from "./policy.js"
-import type { Kind } from "./retry.js"
 
 type State = Machine.State<AccessToken, TokenError>
 type Action = Machine.Action<AccessToken, TokenError>

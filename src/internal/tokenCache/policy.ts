@@ -7,7 +7,7 @@
 import * as Duration from "effect/Duration"
 import type { Backoff, RetryPolicy } from "../../RetryPolicy.js"
 import { isRetryable, type TokenError } from "../../TokenError.js"
-import type * as Retry from "./retry.js"
+import type * as Retry from "../core/retry.js"
 
 /** The policy in plain milliseconds, as the state machine reads it. */
 export const toLimits = (self: RetryPolicy): Retry.RetryLimits => {
