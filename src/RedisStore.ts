@@ -13,7 +13,7 @@
  *   fallback).
  * - Every wait is bounded: a lease without an expiry, or with a longer one than a lease has, is stale at
  *   once; a holder that dies mid-fetch is replaced once its lease lapses; a waiter waits while the
- *   holder's lease lives, one lease time at most in all, then fetches locally; a lease whose
+ *   holder's lease lives, one lease time at most, then takes it over (one waiter does); a lease whose
  *   acquisition timed out is released (it may still land). A stored entry that is stale, unreadable or
  *   refused is replaced by the next publication, whatever its expiry.
  * - Times between processes are durations on the server's clock (`PX`, `PTTL`): the 429 back-off is a key
@@ -83,8 +83,10 @@ export interface Options {
   /**
    * How long a lease lasts unless renewed (its holder renews it every third of it while it fetches): a
    * dead holder is replaced after it. A lease without an expiry, or with a longer one than this, is
-   * stale at once. A waiter waits while the lease lives, and this long at most in all (plus one poll),
-   * then fetches locally: set it above the token request's worst case. Default 15 s.
+   * stale at once. A waiter waits while the lease lives, this long at most (plus one poll), then takes
+   * the lease over (one waiter of the fleet does: one more request); a waiter that another beat to it
+   * waits as long again for that one's publication, then fetches locally. Set it above the token
+   * request's worst case. Default 15 s.
    */
   readonly leaseTtl?: Duration.DurationInput | undefined
   /** How often a waiting process looks for a publication besides pub/sub. Default 250 ms. */
@@ -168,6 +170,23 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('DEL', KEYS[2])
 if pcall(redis.call, 'PUBLISH', ARGV[4], '1') then return 1 end
 return 2`
+
+// The lease's value as a digest ('' for none), so that a takeover can check that the lease is still the
+// one the waiter gave up on; a digest, so that a huge hostile value does not cross the wire.
+const leaseDigestScript = `
+local v = redis.call('GET', KEYS[1])
+if not v then return '' end
+return redis.sha1hex(v)`
+
+// Takes the lease over for ARGV[1] (ARGV[2] ms) if it is still the one of digest ARGV[3] ('' for none):
+// of several waiters giving up on one lease, exactly one takes it. -> 1 taken, 0 not.
+const takeoverScript = `
+local v = redis.call('GET', KEYS[1])
+local seen = ''
+if v then seen = redis.sha1hex(v) end
+if seen ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`
 
 const releaseScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -424,10 +443,13 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
       Effect.gen(function*() {
         const owner = randomId()
         // A waiter waits while the holder's lease lives (a live holder renews it; a dead one's lapses
-        // within the lease time, and a stale one is taken over at once), and for one lease time at most
-        // in all: then it fetches locally, so that not even a writer who keeps renewing a lease can hold
-        // the fleet up for longer (the same rule as a FileStore lock).
-        const giveUpAt = monotonic() + leaseTtlMillis + Duration.toMillis(pollInterval)
+        // within the lease time, and a stale one is taken over at once), and for one lease time at most:
+        // then it takes the lease over (of the waiters giving up on one lease, one does: one more request
+        // for the fleet, not one per process), so that not even a writer who keeps renewing a lease can
+        // hold the fleet up for longer. A waiter whose takeover another won waits for that one's
+        // publication, one more lease time at most, then fetches locally.
+        let giveUpAt = monotonic() + leaseTtlMillis + Duration.toMillis(pollInterval)
+        let tookOver = false
         while (true) {
           const acquired = yield* Effect.either(call(acquireScript, [keys.lease], [owner, leaseTtlMillis]))
           if (acquired._tag === "Left") {
@@ -436,7 +458,11 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
             return yield* TokenStore.fetchLocally("Redis", fetch)
           }
           if (integer(acquired.right) >= 1) return yield* hold(owner, fetch, isFresh)
-          // Another process holds the lease: wait for its publication while its lease lives.
+          // Another process holds the lease: wait for its publication while its lease lives. The lease
+          // waited on is remembered (its digest), so that the takeover at the end of the wait takes that
+          // lease only, never one another waiter took over meanwhile.
+          const waitedOn = tookOver ? undefined : yield* Effect.either(call(leaseDigestScript, [keys.lease], []))
+          if (waitedOn !== undefined && waitedOn._tag === "Left") return yield* TokenStore.fetchLocally("Redis", fetch)
           let again = false
           while (monotonic() < giveUpAt) {
             yield* Effect.raceFirst(Deferred.await(published), Effect.sleep(pollInterval))
@@ -453,10 +479,25 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
               break
             }
           }
-          if (!again) {
+          if (!again && waitedOn !== undefined) {
+            tookOver = true
+            const taken = yield* Effect.either(
+              call(takeoverScript, [keys.lease], [owner, leaseTtlMillis, String(waitedOn.right ?? "")])
+            )
+            if (taken._tag === "Left") {
+              yield* releaseLater(owner)
+              return yield* TokenStore.fetchLocally("Redis", fetch)
+            }
+            yield* Effect.logWarning(
+              "Redis token store: the lease was held for too long without a publication; taking it over"
+            ).pipe(Effect.annotateLogs({ waitedMillis: leaseTtlMillis }))
+            if (integer(taken.right) === 1) return yield* hold(owner, fetch, isFresh)
+            // Another waiter took it over first: wait for its publication.
+            giveUpAt = monotonic() + leaseTtlMillis + Duration.toMillis(pollInterval)
+          } else if (!again) {
             yield* Effect.logWarning(
               "Redis token store: the lease was held for too long without a publication; fetching the token locally"
-            ).pipe(Effect.annotateLogs({ waitedMillis: leaseTtlMillis }))
+            ).pipe(Effect.annotateLogs({ waitedMillis: 2 * leaseTtlMillis }))
             return yield* fetch
           }
         }

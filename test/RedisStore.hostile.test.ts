@@ -142,6 +142,39 @@ describeRedis("RedisStore: a hostile store", () => {
     }).pipe(Effect.provide(logs.layer))
   })
 
+  it.scopedLive("waiters giving up on a holder that died: one takes the lease over, one token request for all", () => {
+    const logs = TestLogger.make()
+    return Effect.gen(function*() {
+      const server = yield* startRedis
+      const simulator = yield* ZuoraSimulator.make()
+      const redis = yield* connect(server)
+      const keys = yield* keysOf(simulator)
+      // A holder renews its 1 s lease for 600 ms, then dies: the lease lapses about 1.6 s in, after the
+      // waiters' lease time (1 s and a poll) is up.
+      const holder = yield* Effect.forkScoped(
+        Effect.forever(Effect.zipRight(
+          redisDo(() => redis.set(keys.lease, "dying-holder", "PX", 1000)),
+          Effect.sleep("100 millis")
+        ))
+      )
+      yield* Effect.sleep("20 millis")
+      const services = yield* Effect.forEach(
+        Array.from({ length: 4 }),
+        () => Effect.flatMap(connect(server), (client) => service(simulator, client))
+      )
+      yield* Effect.forkScoped(Effect.delay(Fiber.interrupt(holder), "600 millis"))
+      const [tokens, millis] = yield* timed(
+        Effect.forEach(services, (tokens) => tokens.get, { concurrency: "unbounded" })
+      )
+      assert.strictEqual(yield* requests(simulator), 1, "one waiter took the lease over; the others adopted its token")
+      assert.strictEqual(new Set(tokens.map((t) => value(t))).size, 1)
+      assert.isBelow(millis, 1600, "served at the lease time, before the dead holder's lease lapsed")
+      const warnings = logs.at("WARN")
+      assert.isAtLeast(warnings.length, 1)
+      for (const warning of warnings) assert.include(warning.message, "taking it over")
+    }).pipe(Effect.provide(logs.layer))
+  })
+
   it.scopedLive(
     "a back-off planted for 24 h holds a cold service for maxRateLimitDelay at most; deleted, it is forgotten; one without an expiry is ignored",
     () =>
