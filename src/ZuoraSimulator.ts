@@ -6,7 +6,8 @@
  * local development (`zuora-oauth simulate`). Exported from `effect-zuora-oauth/testing`.
  *
  * It listens on a port the OS picks unless told otherwise, lives in a `Scope`, and closes every
- * connection (hung ones included) when the scope closes.
+ * connection (hung ones included) when the scope closes. From plain async code, with no Effect runtime
+ * (any test framework), `await start()` one and `close()` it at the end.
  *
  * @since 0.1.0
  */
@@ -14,15 +15,14 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { createHash, randomBytes, randomUUID } from "node:crypto"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
-import { compile, type Compiled, matches, matchPath } from "./internal/core/routes.js"
+import * as Core from "./internal/core/simulator.js"
 import type * as ZuoraClient from "./ZuoraClient.js"
 import type * as ZuoraCredentials from "./ZuoraCredentials.js"
 
@@ -47,12 +47,7 @@ export interface Client {
  * @since 0.1.0
  * @category Constants
  */
-export const defaultClient: Client = {
-  clientId: "0b4c1a52-5e2f-4d9a-9a3e-6c1f00c0ffee",
-  clientSecret: "simulator-secret-not-for-production-000",
-  entityIds: ["1a2b7a37-3e7d-4cb3-b0e2-883de9e766cc"],
-  tenantId: "19"
-}
+export const defaultClient: Client = Core.defaultClient
 
 /**
  * One entry of the `reasons` of a v1 failure: an 8-digit code (6 digits of resource, 2 of category) and
@@ -327,10 +322,6 @@ export interface Payment {
   readonly idempotencyKey: string | undefined
 }
 
-const hexId = (prefix: string, n: number) => `${prefix}${String(n).padStart(32 - prefix.length, "0")}`
-const pad8 = (n: number) => String(n).padStart(8, "0")
-const day = (epochMillis: number) => new Date(epochMillis).toISOString().slice(0, 10)
-
 /**
  * The seeded accounts: `A00000001` (USD, 45 invoices), `A00000002` (EUR, 12 invoices) and `A00000003`
  * (cancelled, no invoices). `GET /v1/accounts/{key}` answers them by number or id.
@@ -338,22 +329,7 @@ const day = (epochMillis: number) => new Date(epochMillis).toISOString().slice(0
  * @since 0.1.0
  * @category Constants
  */
-export const accounts: ReadonlyArray<Account> = [
-  { n: 1, currency: "USD", status: "Active" },
-  { n: 2, currency: "EUR", status: "Active" },
-  { n: 3, currency: "USD", status: "Cancelled" }
-].map(({ currency, n, status }) => ({
-  id: hexId("2c92c0f8", n),
-  accountNumber: `A${pad8(n)}`,
-  name: `Account A${pad8(n)}`,
-  status,
-  currency,
-  billCycleDay: 1,
-  paymentTerm: "Net 30",
-  workEmail: `billing-${n}@example.com`
-}))
-
-const invoiceCounts: ReadonlyArray<number> = [45, 12, 0]
+export const accounts: ReadonlyArray<Account> = Core.accounts
 
 /**
  * The 57 seeded invoices, oldest first: 45 of `A00000001` and 12 of `A00000002`, one every two weeks
@@ -363,28 +339,7 @@ const invoiceCounts: ReadonlyArray<number> = [45, 12, 0]
  * @since 0.1.0
  * @category Constants
  */
-export const invoices: ReadonlyArray<Invoice> = accounts.flatMap((account, accountIndex) => {
-  const count = invoiceCounts[accountIndex] ?? 0
-  const before = invoiceCounts.slice(0, accountIndex).reduce((sum, n) => sum + n, 0)
-  return Array.from({ length: count }, (_, i) => {
-    const n = before + i + 1
-    const invoiceDate = Date.UTC(2023, 0, 2) + i * 14 * 86_400_000
-    const amount = Math.round((49.99 + (n % 5) * 25) * 100) / 100
-    return {
-      id: hexId("8a8082c5", n),
-      invoiceNumber: `INV${pad8(n)}`,
-      accountId: account.id,
-      accountNumber: account.accountNumber,
-      accountName: account.name,
-      invoiceDate: day(invoiceDate),
-      dueDate: day(invoiceDate + 30 * 86_400_000),
-      amount,
-      balance: i >= count - 3 ? amount : 0,
-      currency: account.currency,
-      status: "Posted"
-    }
-  })
-})
+export const invoices: ReadonlyArray<Invoice> = Core.invoices
 
 /**
  * @since 0.1.0
@@ -488,223 +443,106 @@ export class SimulatorError extends Schema.TaggedError<SimulatorError>("effect-z
  */
 export class ZuoraSimulator extends Context.Tag("effect-zuora-oauth/ZuoraSimulator")<ZuoraSimulator, Service>() {}
 
-const maxRequestBody = 1_048_576
-const maxRecorded = 1000
-const maxIdempotencyKey = 255
-const idempotencyMillis = 24 * 60 * 60 * 1000
-
-const catalog = Array.from({ length: 5 }, (_, i) => ({
-  id: `8a8082c4${String(i + 1).padStart(24, "0")}`,
-  sku: `SKU-0000${i + 1}`,
-  name: ["Basic", "Standard", "Premium", "Enterprise", "Add-on Storage"][i]
-}))
-
-/** An answer ready for the wire. */
-interface Prepared {
-  readonly status: number
-  readonly contentType: string | undefined
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: string
-}
-
-/** A built-in endpoint: answers are built here, so they are ready for the wire. */
-type BuiltIn = (request: RouteRequest) => Prepared
-
-interface Registered {
-  readonly route: Compiled
-  readonly handler: RouteHandler
-}
-
-type IdempotencyEntry =
-  | { readonly _tag: "InFlight"; readonly fingerprint: string; readonly at: number }
-  | { readonly _tag: "Done"; readonly fingerprint: string; readonly at: number; readonly answer: Prepared }
-
-interface MutableState {
-  script: Array<Answer>
-  apiScript: Array<Answer>
-  routeScripts: Array<{ readonly route: Compiled; readonly answers: Array<Answer> }>
-  routes: Array<Registered>
-  apiCalls: number
-  apiByStatus: Record<string, number>
-  apiTokens: Array<string>
-  lifetime: number
-  latencyMillis: number
-  requests: number
-  tokenRequests: number
-  byStatus: Record<string, number>
-  authenticationHeaders: number
-  queryStrings: number
-  trackIds: Array<string>
-  recorded: Array<RecordedRequest>
-  tokens: Map<string, IssuedToken>
-  windows: Map<string, { start: number; count: number }>
-  payments: Array<Payment>
-  idempotency: Map<string, IdempotencyEntry>
-  idempotentReplays: number
-  idempotencyConflicts: number
-  idempotencyMismatches: number
-}
-
-const freshState = (lifetime: number, latencyMillis: number): MutableState => ({
-  script: [],
-  apiScript: [],
-  routeScripts: [],
-  routes: [],
-  apiCalls: 0,
-  apiByStatus: {},
-  apiTokens: [],
-  lifetime,
-  latencyMillis,
-  requests: 0,
-  tokenRequests: 0,
-  byStatus: {},
-  authenticationHeaders: 0,
-  queryStrings: 0,
-  trackIds: [],
-  recorded: [],
-  tokens: new Map(),
-  windows: new Map(),
-  payments: [],
-  idempotency: new Map(),
-  idempotentReplays: 0,
-  idempotencyConflicts: 0,
-  idempotencyMismatches: 0
-})
-
-const json = (res: Http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) })
-  res.end(text)
-}
-
-const jsonAnswer = (status: number, body: unknown, headers: Record<string, string> = {}): Prepared => ({
-  status,
-  contentType: "application/json",
-  headers,
-  body: JSON.stringify(body)
-})
-
-const hex = (bytes: number) => randomBytes(bytes).toString("hex")
-const processId = () => randomBytes(8).toString("hex").toUpperCase()
-
-const unsuccessful = (status: number, reasons: ReadonlyArray<Reason>, id: string = processId()): Prepared =>
-  jsonAnswer(status, { success: false, processId: id, reasons })
-
-const typedErrorBody = (
-  error: {
-    readonly type: string
-    readonly code: string | number
-    readonly message: string
-    readonly parameter?: string | undefined
+/**
+ * A simulator started with `start`, for plain async code: `Service` with plain functions in place of
+ * effects, and `close`.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Started {
+  /** `http://127.0.0.1:<port>`. */
+  readonly baseUrl: string
+  readonly port: number
+  /** Id and secret of `defaultClient` (or the first configured client). The secret is a test value. */
+  readonly credentials: { readonly clientId: string; readonly clientSecret: string }
+  /** Queues answers for the next token requests, in order. */
+  readonly script: (...answers: ReadonlyArray<Answer>) => void
+  /** Queues answers for the next API calls, as `Service.scriptApi` does. */
+  readonly scriptApi: {
+    (...answers: ReadonlyArray<Answer>): void
+    (route: Route, ...answers: ReadonlyArray<Answer>): void
   }
-) => ({
-  type: error.type,
-  code: error.code,
-  message: error.message,
-  ...(error.parameter === undefined ? {} : { parameter: error.parameter })
-})
-
-const typedError = (status: number, error: Parameters<typeof typedErrorBody>[0]): Prepared =>
-  jsonAnswer(status, typedErrorBody(error))
-
-const fromRouteResponse = (response: RouteResponse): Prepared => {
-  const body = response.body === undefined
-    ? ""
-    : typeof response.body === "string"
-    ? response.body
-    : JSON.stringify(response.body)
-  return {
-    status: response.status ?? 200,
-    contentType: response.contentType ?? (body === "" ? undefined : "application/json"),
-    headers: response.headers ?? {},
-    body
-  }
+  /**
+   * Adds a custom route until `reset`, as `Service.route` does; a handler's effect is run with the default
+   * runtime. Throws when the path does not start with `/`.
+   */
+  readonly route: (route: Route, handler: RouteHandler) => void
+  /** Sets `expires_in` of the tokens issued from now on. */
+  readonly setTokenLifetime: (seconds: number) => void
+  /** Sets the latency added to every answer. */
+  readonly setLatency: (latency: Duration.DurationInput) => void
+  /** Revokes a token (or all tokens of a client id): API calls carrying it are answered 401. */
+  readonly revoke: (token: string) => void
+  readonly stats: () => Stats
+  /** The last 1,000 requests on any path, oldest first. */
+  readonly requests: () => ReadonlyArray<RecordedRequest>
+  /** The tokens issued, oldest first. */
+  readonly tokens: () => ReadonlyArray<IssuedToken>
+  /** The payments created, oldest first. */
+  readonly payments: () => ReadonlyArray<Payment>
+  /** Back to the state the simulator started in, as `Service.reset`. */
+  readonly reset: () => void
+  /** Stops listening and closes every connection (hung ones included). Calling it again is harmless. */
+  readonly close: () => Promise<void>
 }
 
-const parseJson = (text: string): unknown => {
-  if (text === "") return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
+/** Milliseconds of a duration; `undefined` when the input is not one. */
+const millisOf = (input: Duration.DurationInput): number | undefined =>
+  Option.match(Duration.decodeUnknown(input), { onNone: () => undefined, onSome: Duration.toMillis })
+
+type RunEffect = <A>(effect: Effect.Effect<A>) => Promise<A>
+
+/** A handler of this edition as one of the core: its effect, if it returns one, run by `run`. */
+const coreHandler = (run: RunEffect, handler: RouteHandler): Core.RouteHandler => (request) => {
+  const result = handler(request)
+  return Effect.isEffect(result) ? run(result) : result
 }
 
-const headerRecord = (req: Http.IncomingMessage): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(", ") : value
+/** The core's options: durations in milliseconds, handlers run by `run`, the clock `now`. */
+const coreOptions = (
+  options: Options,
+  run: RunEffect,
+  now: (() => number) | undefined
+): Either.Either<Core.Options, SimulatorError> => {
+  const latencyMillis = options.latency === undefined ? undefined : millisOf(options.latency)
+  if (options.latency !== undefined && latencyMillis === undefined) {
+    return Either.left(new SimulatorError({ description: "latency must be a duration, 0 or more" }))
   }
-  return out
+  const windowMillis = options.rateLimit === false || options.rateLimit === undefined
+    ? undefined
+    : millisOf(options.rateLimit.window)
+  if (options.rateLimit !== false && options.rateLimit !== undefined && windowMillis === undefined) {
+    return Either.left(new SimulatorError({ description: "rateLimit.window must be a positive duration" }))
+  }
+  return Either.right({
+    host: options.host,
+    port: options.port,
+    clients: options.clients,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    latencyMillis,
+    rateLimit: options.rateLimit === false || options.rateLimit === undefined
+      ? options.rateLimit
+      : { limit: options.rateLimit.limit, windowMillis: windowMillis ?? 60_000 },
+    routes: options.routes?.map((route) => ({ ...route, handler: coreHandler(run, route.handler) })),
+    now
+  })
 }
 
-const readBody = (req: Http.IncomingMessage): Promise<string | undefined> =>
-  new Promise((resolve) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxRequestBody) {
-        resolve(undefined)
-        req.destroy()
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    req.on("error", () => resolve(undefined))
+const fromCoreError = (error: unknown): SimulatorError =>
+  new SimulatorError({
+    description: error instanceof Core.SimulatorError
+      ? error.description
+      : error instanceof Error
+      ? error.message
+      : String(error)
   })
 
-const sleep = (millis: number) =>
-  millis > 0 ? new Promise<void>((resolve) => setTimeout(resolve, millis)) : Promise.resolve()
-
-const resetSocket = (req: Http.IncomingMessage) => {
-  const socket = req.socket as typeof req.socket & { resetAndDestroy?: () => void }
-  return socket.resetAndDestroy !== undefined ? socket.resetAndDestroy() : socket.destroy()
-}
-
-const writeHuge = (res: Http.ServerResponse, headers: Record<string, string>, bytes: number) => {
-  res.writeHead(200, { ...headers, "content-type": "application/json" })
-  const filler = "x".repeat(1024)
-  let sent = 0
-  res.write("{\"padding\":\"")
-  while (sent < bytes) {
-    if (res.destroyed) return
-    res.write(filler)
-    sent += filler.length
-  }
-  res.end("\"}")
-}
-
-const htmlPage = "<!doctype html><html><body><h1>Sign in to the network</h1></body></html>"
-
-const rateLimitHeaders = (answer: { readonly seconds: number; readonly form?: string }, now: number) => {
-  const form = answer.form ?? "retry-after"
-  return form === "retry-after"
-    ? { "retry-after": String(answer.seconds) }
-    : form === "http-date"
-    ? { "retry-after": new Date(now + answer.seconds * 1000).toUTCString() }
-    : form === "ratelimit-reset"
-    ? { "ratelimit-limit": "100;w=60", "ratelimit-remaining": "0", "ratelimit-reset": String(answer.seconds) }
-    : {}
-}
-
-// Answers a gateway in front of Zuora would send: the application never sees the request.
-const gatewayTags = new Set<Answer["_tag"]>([
-  "RateLimited",
-  "Status",
-  "Html",
-  "MalformedJson",
-  "HugeBody",
-  "Reset",
-  "Hang",
-  "Redirect"
-])
-
-const cursorOf = (offset: number) => Buffer.from(`offset:${offset}`).toString("base64url")
-const offsetOf = (cursor: string): number | undefined => {
-  const match = /^offset:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"))
-  return match === null ? undefined : Number(match[1])
+/** Queues answers on the engine, with or without a route first. */
+const scriptApiOf = (engine: Core.Engine) => (first?: Route | Answer, ...rest: ReadonlyArray<Answer>): void => {
+  if (first === undefined) return
+  if ("_tag" in first) engine.scriptApi(first, ...rest)
+  else engine.scriptApi(first, ...rest)
 }
 
 /**
@@ -715,770 +553,91 @@ const offsetOf = (cursor: string): number | undefined => {
  */
 export const make = (options: Options = {}): Effect.Effect<Service, SimulatorError, Scope.Scope> =>
   Effect.gen(function*() {
-    const lifetime = options.tokenLifetimeSeconds ?? 3599
-    if (!Number.isFinite(lifetime) || lifetime <= 0) {
-      return yield* new SimulatorError({ description: "tokenLifetimeSeconds must be a positive number" })
-    }
-    const badRoute = (options.routes ?? []).find((route) => !route.path.startsWith("/"))
-    if (badRoute !== undefined) {
-      return yield* new SimulatorError({ description: `a route's path must start with "/": ${badRoute.path}` })
-    }
     const clock = yield* Effect.clock
-    const runtime = yield* Effect.runtime<never>()
-    const now = () => clock.unsafeCurrentTimeMillis()
-    const clients = new Map((options.clients ?? [defaultClient]).map((client) => [client.clientId, client]))
-    const firstClient = [...clients.values()][0] ?? defaultClient
-    const initialLifetime = options.tokenLifetimeSeconds ?? 3599
-    const initialLatency = options.latency === undefined ? 0 : Duration.toMillis(Duration.decode(options.latency))
-    const rateLimit = options.rateLimit === false
-      ? undefined
-      : {
-        limit: options.rateLimit?.limit ?? 100,
-        windowMillis: Duration.toMillis(Duration.decode(options.rateLimit?.window ?? "60 seconds"))
-      }
-    const optionRoutes: ReadonlyArray<Registered> = (options.routes ?? []).map((route) => ({
-      route: compile(route),
-      handler: route.handler
-    }))
-    let state = freshState(initialLifetime, initialLatency)
-    let baseUrl = ""
-
-    const record = (
-      req: Http.IncomingMessage,
-      url: URL,
-      form: Record<string, string>,
-      body: string,
-      status: RecordedRequest["status"]
-    ) => {
-      state.recorded.push({
-        method: req.method ?? "",
-        path: url.pathname,
-        query: url.search,
-        headers: headerRecord(req),
-        form,
-        body,
-        status,
-        at: now()
-      })
-      if (state.recorded.length > maxRecorded) state.recorded.shift()
-    }
-
-    const countStatus = (status: number | string) => {
-      state.byStatus[String(status)] = (state.byStatus[String(status)] ?? 0) + 1
-    }
-
-    const issue = (client: Client): { body: Record<string, unknown>; token: IssuedToken } => {
-      const issuedAt = now()
-      const token: IssuedToken = {
-        token: hex(16),
-        clientId: client.clientId,
-        issuedAt,
-        expiresAt: issuedAt + state.lifetime * 1000,
-        revoked: false
-      }
-      state.tokens.set(token.token, token)
-      const scope = [
-        `user.${hex(16)}`,
-        ...(client.entityIds ?? []).map((id) => `entity.${id}`),
-        "service.echo.read",
-        `tenant.${client.tenantId ?? "1"}`
-      ].join(" ")
-      return {
-        token,
-        body: { access_token: token.token, token_type: "bearer", expires_in: state.lifetime, scope, jti: hex(16) }
-      }
-    }
-
-    const tokenEndpoint = async (req: Http.IncomingMessage, res: Http.ServerResponse, url: URL) => {
-      state.tokenRequests++
-      const headers = headerRecord(req)
-      if (
-        headers["authorization"] !== undefined || headers["apiaccesskeyid"] !== undefined ||
-        headers["apisecretaccesskey"] !== undefined
-      ) state.authenticationHeaders++
-      if (url.search !== "") state.queryStrings++
-      const trackId = headers["zuora-track-id"]
-      if (trackId !== undefined) state.trackIds.push(trackId)
-      const raw = (await readBody(req)) ?? ""
-      const form = Object.fromEntries(new URLSearchParams(raw))
-      const common: Record<string, string> = {
-        "zuora-request-id": randomUUID(),
-        ...(trackId === undefined ? {} : { "zuora-track-id": trackId })
-      }
-      const answer = state.script.shift()
-      const delay = state.latencyMillis + (answer?._tag === "Slow" ? answer.millis : 0)
-      await sleep(delay)
-      const lose = answer?._tag === "ProcessedThenReset"
-      const reply = (status: number, body: unknown, extra: Record<string, string> = {}) => {
-        if (lose) {
-          countStatus("reset")
-          record(req, url, form, raw, "reset")
-          return resetSocket(req)
-        }
-        countStatus(status)
-        record(req, url, form, raw, status)
-        json(res, status, body, { ...common, ...extra })
-      }
-
-      if (answer !== undefined) {
-        switch (answer._tag) {
-          case "RateLimited":
-            return reply(429, { message: "Too Many Requests" }, rateLimitHeaders(answer, now()))
-          case "Status": {
-            countStatus(answer.status)
-            record(req, url, form, raw, answer.status)
-            const text = answer.body ?? ""
-            res.writeHead(answer.status, {
-              ...common,
-              ...answer.headers,
-              "content-type": answer.contentType ?? "application/json",
-              "content-length": Buffer.byteLength(text)
-            })
-            return res.end(text)
-          }
-          case "MalformedJson": {
-            countStatus(200)
-            record(req, url, form, raw, 200)
-            res.writeHead(200, { ...common, "content-type": "application/json" })
-            return res.end("{\"access_token\": \"abc\", \"expires_in\": 35")
-          }
-          case "NoToken":
-            return reply(200, { token_type: "bearer", expires_in: state.lifetime })
-          case "Html": {
-            countStatus(200)
-            record(req, url, form, raw, 200)
-            res.writeHead(200, { ...common, "content-type": "text/html" })
-            return res.end(htmlPage)
-          }
-          case "HugeBody": {
-            countStatus(200)
-            record(req, url, form, raw, 200)
-            return writeHuge(res, common, answer.bytes)
-          }
-          case "Reset": {
-            countStatus("reset")
-            record(req, url, form, raw, "reset")
-            return resetSocket(req)
-          }
-          case "Hang": {
-            countStatus("hang")
-            record(req, url, form, raw, "hang")
-            return
-          }
-          case "Redirect": {
-            const status = answer.status ?? 307
-            countStatus(status)
-            record(req, url, form, raw, status)
-            res.writeHead(status, { ...common, location: answer.location, "content-length": 0 })
-            return res.end()
-          }
-          case "Token": {
-            const client = clients.get(form.client_id ?? "") ?? firstClient
-            const body = "access_token" in answer.body ? answer.body : { ...issue(client).body, ...answer.body }
-            return reply(200, body)
-          }
-          case "Unsuccessful":
-            return reply(answer.status ?? 200, {
-              success: false,
-              processId: answer.processId ?? processId(),
-              reasons: answer.reasons
-            })
-          case "TypedError":
-            return reply(answer.status, typedErrorBody(answer))
-          case "Slow":
-          case "ProcessedThenReset":
-            break
-        }
-      }
-
-      // The normal answer, as Zuora gives it.
-      if (req.method !== "POST") return reply(405, { error: "invalid_request", error_description: "use POST" })
-      const clientKey = form.client_id ?? req.socket.remoteAddress ?? "unknown"
-      if (rateLimit !== undefined) {
-        const at = now()
-        let window = state.windows.get(clientKey)
-        if (window === undefined || at - window.start >= rateLimit.windowMillis) {
-          window = { start: at, count: 0 }
-          state.windows.set(clientKey, window)
-        }
-        window.count++
-        const resetSeconds = Math.max(1, Math.ceil((window.start + rateLimit.windowMillis - at) / 1000))
-        const remaining = Math.max(0, rateLimit.limit - window.count)
-        const limitHeaders = {
-          "ratelimit-limit": `${rateLimit.limit};w=${Math.round(rateLimit.windowMillis / 1000)}`,
-          "ratelimit-remaining": String(remaining),
-          "ratelimit-reset": String(resetSeconds),
-          "x-ratelimit-limit-minute": String(rateLimit.limit),
-          "x-ratelimit-remaining-minute": String(remaining)
-        }
-        Object.assign(common, limitHeaders)
-        if (window.count > rateLimit.limit) {
-          return reply(429, { message: "Too Many Requests" }, { "retry-after": String(resetSeconds) })
-        }
-      }
-      const contentType = headers["content-type"] ?? ""
-      if (!contentType.startsWith("application/x-www-form-urlencoded")) {
-        return reply(400, { error: "invalid_request", error_description: "expected application/x-www-form-urlencoded" })
-      }
-      if (form.grant_type === undefined || form.client_id === undefined || form.client_secret === undefined) {
-        return reply(400, { error: "invalid_request", error_description: "a required field is missing" })
-      }
-      if (form.grant_type !== "client_credentials") {
-        return reply(400, {
-          error: "unsupported_grant_type",
-          error_description: "grant_type must be client_credentials"
-        })
-      }
-      const client = clients.get(form.client_id)
-      if (client === undefined || client.clientSecret !== form.client_secret) {
-        return reply(401, { error: "invalid_client", error_description: "Bad client credentials" }, {
-          "www-authenticate": "Bearer realm=\"zuora\", error=\"invalid_client\""
-        })
-      }
-      return reply(200, issue(client).body)
-    }
-
-    // ---- The seeded data and the built-in API endpoints ----
-
-    const notFound = (what: string) =>
-      unsuccessful(404, [{ code: 50000040, message: `Cannot find entity by key: ${what}` }])
-
-    const generatedAccount = (key: string): Account => ({
-      id: createHash("sha256").update(key).digest("hex").slice(0, 32),
-      accountNumber: key,
-      name: `Account ${key}`,
-      status: "Active",
-      currency: "USD",
-      billCycleDay: 1,
-      paymentTerm: "Net 30",
-      workEmail: "billing@example.com"
-    })
-
-    // Seeded accounts by number or id; any other key but `missing` is a generated account.
-    const findAccount = (key: string): Account | undefined =>
-      accounts.find((account) => account.accountNumber === key || account.id === key) ??
-        (key === "missing" ? undefined : generatedAccount(key))
-
-    const accountBody = (account: Account) => {
-      const open = invoices.filter((invoice) => invoice.accountId === account.id)
-        .reduce((sum, invoice) => sum + invoice.balance, 0)
-      const balance = Math.round(open * 100) / 100
-      const contact = {
-        firstName: "Ada",
-        lastName: account.name,
-        workEmail: account.workEmail,
-        address1: "101 Redwood Shores Pkwy",
-        city: "Redwood City",
-        state: "California",
-        zipCode: "94065",
-        country: "United States"
-      }
-      return {
-        success: true,
-        basicInfo: {
-          id: account.id,
-          accountNumber: account.accountNumber,
-          name: account.name,
-          status: account.status,
-          currency: account.currency,
-          batch: "Batch1",
-          notes: null,
-          crmId: null
-        },
-        billingAndPayment: {
-          billCycleDay: account.billCycleDay,
-          currency: account.currency,
-          paymentTerm: account.paymentTerm,
-          autoPay: false,
-          invoiceDeliveryPrefsEmail: true,
-          invoiceDeliveryPrefsPrint: false
-        },
-        metrics: { balance, totalInvoiceBalance: balance, creditBalance: 0, contractedMrr: 0 },
-        billToContact: contact,
-        soldToContact: contact
-      }
-    }
-
-    const newestFirst = (list: ReadonlyArray<Invoice>) => [...list].reverse()
-
-    const v1Invoice = (invoice: Invoice) => ({
-      id: invoice.id,
-      accountId: invoice.accountId,
-      accountName: invoice.accountName,
-      accountNumber: invoice.accountNumber,
-      invoiceNumber: invoice.invoiceNumber,
-      invoiceDate: invoice.invoiceDate,
-      invoiceTargetDate: invoice.invoiceDate,
-      dueDate: invoice.dueDate,
-      amount: invoice.amount,
-      balance: invoice.balance,
-      creditBalanceAdjustmentAmount: 0,
-      currency: invoice.currency,
-      status: invoice.status
-    })
-
-    const quickstartInvoice = (invoice: Invoice) => ({
-      id: invoice.id,
-      invoice_number: invoice.invoiceNumber,
-      account_id: invoice.accountId,
-      document_date: invoice.invoiceDate,
-      due_date: invoice.dueDate,
-      currency: invoice.currency,
-      subtotal: invoice.amount,
-      tax: 0,
-      total: invoice.amount,
-      balance: invoice.balance,
-      paid: invoice.balance === 0,
-      state: "posted"
-    })
-
-    const paymentBody = (payment: Payment) => {
-      const { idempotencyKey: _key, ...fields } = payment
-      return { success: true, ...fields, appliedAmount: 0, unappliedAmount: payment.amount }
-    }
-
-    const createPayment = (request: RouteRequest): Prepared => {
-      const body = request.json
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        return unsuccessful(400, [{ code: 50000090, message: "Malformed request: the body must be a JSON object" }])
-      }
-      const fields = body as Record<string, unknown>
-      const invalid = (code: number, message: string) => unsuccessful(200, [{ code, message }])
-      if (typeof fields.accountId !== "string" || fields.accountId === "") {
-        return invalid(50000022, "accountId is required")
-      }
-      if (fields.amount === undefined) return invalid(50000022, "amount is required")
-      if (typeof fields.amount !== "number" || !Number.isFinite(fields.amount) || fields.amount <= 0) {
-        return invalid(50000020, "amount must be a positive number")
-      }
-      const account = findAccount(fields.accountId)
-      if (account === undefined) return invalid(50000040, `Cannot find entity by key: ${fields.accountId}`)
-      const n = state.payments.length + 1
-      const payment: Payment = {
-        id: hexId("8a8082c6", n),
-        number: `P-${pad8(n)}`,
-        accountId: account.id,
-        accountNumber: account.accountNumber,
-        amount: fields.amount,
-        currency: typeof fields.currency === "string" ? fields.currency : account.currency,
-        effectiveDate: typeof fields.effectiveDate === "string" ? fields.effectiveDate : day(now()),
-        type: typeof fields.type === "string" ? fields.type : "External",
-        status: "Processed",
-        createdDate: new Date(now()).toISOString(),
-        idempotencyKey: request.headers["idempotency-key"]
-      }
-      state.payments.push(payment)
-      return jsonAnswer(200, paymentBody(payment))
-    }
-
-    const builtIn: ReadonlyArray<{ readonly route: Compiled; readonly handler: BuiltIn }> = [
-      {
-        route: compile({ method: "GET", path: "/v1/accounts/{key}" }),
-        handler: ({ params }) => {
-          const account = findAccount(params["key"]!)
-          return account === undefined ? notFound(params["key"]!) : jsonAnswer(200, accountBody(account))
-        }
-      },
-      {
-        // Imitates "List all invoices for an account" (GET /v1/transactions/invoices/accounts/{account-key}):
-        // page and pageSize (default 20, at most 40), newest first, an absolute nextPage URL.
-        route: compile({ method: "GET", path: "/v1/transactions/invoices/accounts/{key}" }),
-        handler: ({ params, query }) => {
-          const key = params["key"]!
-          const account = findAccount(key)
-          if (account === undefined) return notFound(key)
-          const list = newestFirst(invoices.filter((invoice) => invoice.accountId === account.id))
-          const pageSize = Math.max(1, Math.min(40, Number(query.get("pageSize") ?? "20") || 20))
-          const page = Math.max(1, Number(query.get("page") ?? "1") || 1)
-          const more = page * pageSize < list.length
-          return jsonAnswer(200, {
-            invoices: list.slice((page - 1) * pageSize, page * pageSize).map(v1Invoice),
-            ...(more
-              ? {
-                nextPage: `${baseUrl}/v1/transactions/invoices/accounts/${encodeURIComponent(key)}?page=${
-                  page + 1
-                }&pageSize=${pageSize}`
-              }
-              : {}),
-            success: true
-          })
-        }
-      },
-      {
-        // Cursor paging as the Quickstart API's "List invoices" does it: page_size (or pageSize) from 1 to 99,
-        // default 30; cursor; { data, next_page }, next_page absent on the last page.
-        route: compile({ method: "GET", path: "/v1/invoices" }),
-        handler: ({ query }) => {
-          const sizeParameter = query.has("page_size") ? "page_size" : "pageSize"
-          const rawSize = query.get(sizeParameter)
-          const pageSize = rawSize === null ? 30 : Number(rawSize)
-          if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 99) {
-            return typedError(400, {
-              type: "invalid_request_error",
-              code: "parameter_invalid",
-              message: `${sizeParameter} must be an integer from 1 to 99`,
-              parameter: sizeParameter
-            })
-          }
-          const cursor = query.get("cursor")
-          const offset = cursor === null ? 0 : offsetOf(cursor)
-          const list = newestFirst(invoices)
-          if (offset === undefined || offset > list.length) {
-            return typedError(400, {
-              type: "invalid_request_error",
-              code: "parameter_invalid",
-              message: "cursor is not a next_page value of this list",
-              parameter: "cursor"
-            })
-          }
-          const next = offset + pageSize
-          return jsonAnswer(200, {
-            data: list.slice(offset, next).map(quickstartInvoice),
-            ...(next < list.length ? { next_page: cursorOf(next) } : {})
-          })
-        }
-      },
-      {
-        // Imitates "Retrieve an invoice" (GET /v1/invoices/{invoiceKey}): by id or number.
-        route: compile({ method: "GET", path: "/v1/invoices/{key}" }),
-        handler: ({ params }) => {
-          const key = params["key"]!
-          const invoice = invoices.find((candidate) => candidate.id === key || candidate.invoiceNumber === key)
-          if (invoice === undefined) return notFound(key)
-          return jsonAnswer(200, {
-            success: true,
-            ...v1Invoice(invoice),
-            amountWithoutTax: invoice.amount,
-            taxAmount: 0,
-            paymentAmount: Math.round((invoice.amount - invoice.balance) * 100) / 100
-          })
-        }
-      },
-      // Imitates "Create a payment" (POST /v1/payments).
-      { route: compile({ method: "POST", path: "/v1/payments" }), handler: createPayment },
-      {
-        route: compile({ method: "GET", path: "/v1/payments/{key}" }),
-        handler: ({ params }) => {
-          const key = params["key"]!
-          const payment = state.payments.find((candidate) => candidate.id === key || candidate.number === key)
-          return payment === undefined ? notFound(key) : jsonAnswer(200, paymentBody(payment))
-        }
-      },
-      {
-        route: compile({ method: "GET", path: "/v1/catalog/products" }),
-        handler: ({ query }) => {
-          const pageSize = Math.max(1, Math.min(40, Number(query.get("pageSize") ?? "2") || 2))
-          const page = Math.max(1, Number(query.get("page") ?? "1") || 1)
-          const products = catalog.slice((page - 1) * pageSize, page * pageSize)
-          const more = page * pageSize < catalog.length
-          return jsonAnswer(200, {
-            success: true,
-            products,
-            ...(more ? { nextPage: `${baseUrl}/v1/catalog/products?page=${page + 1}&pageSize=${pageSize}` } : {})
-          })
-        }
-      },
-      {
-        route: compile({ method: "POST", path: "/v1/echo" }),
-        handler: ({ method }) => jsonAnswer(200, { success: true, method })
-      }
-    ]
-
-    const runCustom = (handler: RouteHandler) => async (request: RouteRequest): Promise<Prepared> => {
-      const result = handler(request)
-      return fromRouteResponse(Effect.isEffect(result) ? await Runtime.runPromise(runtime)(result) : result)
-    }
-
-    /** The handler for a call: routes added with `route` (last first), then the options', then the built-in. */
-    const resolve = (method: string, path: string) => {
-      for (const list of [state.routes, optionRoutes]) {
-        for (let i = list.length - 1; i >= 0; i--) {
-          const params = matches(list[i]!.route, method, path)
-          if (params !== undefined) return { run: runCustom(list[i]!.handler), params }
-        }
-      }
-      for (const entry of builtIn) {
-        const params = matches(entry.route, method, path)
-        if (params !== undefined) return { run: async (request: RouteRequest) => entry.handler(request), params }
-      }
-      return undefined
-    }
-
-    const handle = async (request: Omit<RouteRequest, "params">): Promise<Prepared> => {
-      const found = resolve(request.method, request.path)
-      if (found === undefined) return unsuccessful(404, [{ code: 50000040, message: "Not found" }])
-      try {
-        return await found.run({ ...request, params: found.params })
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error)
-        return unsuccessful(500, [{ code: 50000060, message: `The route handler failed: ${message}` }])
-      }
-    }
-
-    /** The next scripted answer for a call: one queued for its route first, then one for any path. */
-    const takeApiAnswer = (method: string, path: string): Answer | undefined => {
-      for (const entry of state.routeScripts) {
-        if (entry.answers.length > 0 && matches(entry.route, method, path) !== undefined) return entry.answers.shift()
-      }
-      return state.apiScript.shift()
-    }
-
-    const isApiPath = (path: string) =>
-      path.startsWith("/v1/") ||
-      state.routes.some((entry) => matchPath(entry.route, path) !== undefined) ||
-      optionRoutes.some((entry) => matchPath(entry.route, path) !== undefined) ||
-      state.routeScripts.some((entry) => entry.answers.length > 0 && matchPath(entry.route, path) !== undefined)
-
-    const apiEndpoint = async (req: Http.IncomingMessage, res: Http.ServerResponse, url: URL) => {
-      state.apiCalls++
-      const headers = headerRecord(req)
-      const method = (req.method ?? "GET").toUpperCase()
-      const common: Record<string, string> = {
-        "zuora-request-id": randomUUID(),
-        ...(headers["zuora-track-id"] === undefined ? {} : { "zuora-track-id": headers["zuora-track-id"] })
-      }
-      let body = ""
-      const send = (answer: Prepared) => {
-        state.apiByStatus[String(answer.status)] = (state.apiByStatus[String(answer.status)] ?? 0) + 1
-        record(req, url, {}, body, answer.status)
-        res.writeHead(answer.status, {
-          ...common,
-          ...answer.headers,
-          ...(answer.contentType === undefined ? {} : { "content-type": answer.contentType }),
-          "content-length": Buffer.byteLength(answer.body)
-        })
-        res.end(answer.body)
-      }
-      const lose = () => {
-        record(req, url, {}, body, "reset")
-        resetSocket(req)
-      }
-      const authorization = headers["authorization"]
-      const bearer = authorization !== undefined && /^Bearer [\x21-\x7E]+$/.test(authorization)
-        ? authorization.slice(7)
-        : undefined
-      state.apiTokens.push(bearer ?? "none")
-      body = (await readBody(req)) ?? ""
-      const issued = bearer === undefined ? undefined : state.tokens.get(bearer)
-      const refusal = bearer === undefined
-        ? "missing"
-        : issued === undefined
-        ? "unknown"
-        : issued.revoked
-        ? "revoked"
-        : now() >= issued.expiresAt
-        ? "expired"
-        : undefined
-      if (refusal !== undefined || issued === undefined) {
-        await sleep(state.latencyMillis)
-        return send(jsonAnswer(401, {
-          success: false,
-          reasons: [{ code: 90000011, message: `Authentication error: ${refusal ?? "unknown"} token` }]
-        }, { "www-authenticate": "Bearer realm=\"zuora\", error=\"invalid_token\"" }))
-      }
-
-      const answer = takeApiAnswer(method, url.pathname)
-      if (answer !== undefined && gatewayTags.has(answer._tag)) {
-        await sleep(state.latencyMillis)
-        switch (answer._tag) {
-          case "RateLimited":
-            return send(
-              jsonAnswer(429, { success: false, reasons: [{ code: 90000070, message: "Too many requests" }] }, {
-                ...rateLimitHeaders(answer, now())
-              })
-            )
-          case "Status":
-            return send({
-              status: answer.status,
-              contentType: answer.contentType ?? "application/json",
-              headers: answer.headers ?? {},
-              body: answer.body ?? (answer.contentType === undefined ? "{\"success\":false}" : "")
-            })
-          case "Html":
-            return send({ status: 200, contentType: "text/html", headers: {}, body: htmlPage })
-          case "MalformedJson":
-            return send({ status: 200, contentType: "application/json", headers: {}, body: "{\"success\": true, \"ba" })
-          case "HugeBody":
-            state.apiByStatus["200"] = (state.apiByStatus["200"] ?? 0) + 1
-            record(req, url, {}, body, 200)
-            return writeHuge(res, common, answer.bytes)
-          case "Reset":
-            return lose()
-          case "Hang":
-            return record(req, url, {}, body, "hang")
-          case "Redirect":
-            record(req, url, {}, body, answer.status ?? 307)
-            res.writeHead(answer.status ?? 307, { location: answer.location, "content-length": 0 })
-            return res.end()
-        }
-      }
-
-      // Zuora's application from here on: the Idempotency-Key rules, then the answer.
-      const key = method === "POST" || method === "PATCH" ? headers["idempotency-key"] : undefined
-      let slot: { readonly id: string; readonly fingerprint: string; readonly at: number } | undefined
-      if (key !== undefined) {
-        if (key.length > maxIdempotencyKey) {
-          await sleep(state.latencyMillis)
-          return send(unsuccessful(400, [{
-            code: 50000020,
-            message: `Idempotency-Key must be at most ${maxIdempotencyKey} characters`
-          }]))
-        }
-        const id = `${issued.clientId}\n${key}`
-        const fingerprint = `${method} ${url.pathname}${url.search}\n${body}`
-        let entry = state.idempotency.get(id)
-        if (entry !== undefined && now() - entry.at >= idempotencyMillis) {
-          state.idempotency.delete(id)
-          entry = undefined
-        }
-        if (entry !== undefined) {
-          if (entry.fingerprint !== fingerprint) {
-            state.idempotencyMismatches++
-            await sleep(state.latencyMillis)
-            return send(unsuccessful(422, [{
-              code: 50000030,
-              message: "The Idempotency-Key was already used with a different request"
-            }]))
-          }
-          if (entry._tag === "InFlight") {
-            state.idempotencyConflicts++
-            await sleep(state.latencyMillis)
-            return send(unsuccessful(409, [{
-              code: 50000050,
-              message: "A request with this Idempotency-Key is still in progress"
-            }]))
-          }
-          state.idempotentReplays++
-          await sleep(state.latencyMillis + (answer?._tag === "Slow" ? answer.millis : 0))
-          return answer?._tag === "ProcessedThenReset" ? lose() : send(entry.answer)
-        }
-        slot = { id, fingerprint, at: now() }
-        state.idempotency.set(id, { _tag: "InFlight", fingerprint, at: slot.at })
-      }
-
-      await sleep(state.latencyMillis + (answer?._tag === "Slow" ? answer.millis : 0))
-      const prepared = answer?._tag === "Unsuccessful"
-        ? unsuccessful(answer.status ?? 200, answer.reasons, answer.processId)
-        : answer?._tag === "TypedError"
-        ? typedError(answer.status, answer)
-        : await handle({
-          method,
-          path: url.pathname,
-          query: url.searchParams,
-          headers,
-          body,
-          json: parseJson(body),
-          clientId: issued.clientId
-        })
-      if (slot !== undefined) {
-        state.idempotency.set(slot.id, { _tag: "Done", fingerprint: slot.fingerprint, at: slot.at, answer: prepared })
-      }
-      return answer?._tag === "ProcessedThenReset" ? lose() : send(prepared)
-    }
-
-    const server = Http.createServer((req, res) => {
-      state.requests++
-      const url = new URL(req.url ?? "/", "http://simulator.invalid")
-      if (url.pathname === "/oauth/token") {
-        tokenEndpoint(req, res, url).catch(() => {
-          if (!res.headersSent) res.writeHead(500).end()
-        })
-        return
-      }
-      if (isApiPath(url.pathname)) {
-        apiEndpoint(req, res, url).catch(() => {
-          if (!res.headersSent) res.writeHead(500).end()
-        })
-        return
-      }
-      record(req, url, {}, "", 404)
-      json(res, 404, { success: false, reasons: [{ code: 50000040, message: "Not found" }] })
-    })
-
-    const port = yield* Effect.async<number, SimulatorError>((resume) => {
-      const onError = (error: Error & { code?: string }) =>
-        resume(Effect.fail(
-          new SimulatorError({
-            description: `cannot listen on ${options.host ?? "127.0.0.1"}:${options.port ?? 0} (${
-              error.code ?? error.message
-            })`
-          })
-        ))
-      server.once("error", onError)
-      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-        server.off("error", onError)
-        resume(Effect.succeed((server.address() as AddressInfo).port))
-      })
-    })
-    yield* Effect.addFinalizer(() =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
+    const run: RunEffect = Runtime.runPromise(yield* Effect.runtime<never>())
+    const core = yield* coreOptions(options, run, () => clock.unsafeCurrentTimeMillis())
+    const engine = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => Core.startSimulator(core), catch: fromCoreError }),
+      (engine) => Effect.promise(engine.close)
     )
-    const host = options.host ?? "127.0.0.1"
-    baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
-
-    const scriptApi = (first?: Route | Answer, ...rest: ReadonlyArray<Answer>): Effect.Effect<void> =>
-      Effect.sync(() => {
-        if (first === undefined) return
-        if ("_tag" in first) return void state.apiScript.push(first, ...rest)
-        const route = compile(first)
-        const entry = state.routeScripts.find((candidate) =>
-          candidate.route.method === route.method && candidate.route.path === route.path
-        )
-        if (entry === undefined) state.routeScripts.push({ route, answers: [...rest] })
-        else entry.answers.push(...rest)
-      })
-
+    const scriptApi = scriptApiOf(engine)
     const service: Service = {
-      baseUrl,
-      port,
+      baseUrl: engine.baseUrl,
+      port: engine.port,
       credentials: {
-        clientId: firstClient.clientId,
-        clientSecret: Redacted.make(firstClient.clientSecret),
-        environment: { name: "custom", code: undefined, baseUrl, origin: baseUrl }
+        clientId: engine.client.clientId,
+        clientSecret: Redacted.make(engine.client.clientSecret),
+        environment: { name: "custom", code: undefined, baseUrl: engine.baseUrl, origin: engine.baseUrl }
       },
-      script: (...answers) => Effect.sync(() => void state.script.push(...answers)),
-      scriptApi,
+      script: (...answers) => Effect.sync(() => engine.script(...answers)),
+      scriptApi: (first?: Route | Answer, ...rest: ReadonlyArray<Answer>) =>
+        Effect.sync(() => scriptApi(first, ...rest)),
       route: (route, handler) =>
         route.path.startsWith("/")
-          ? Effect.sync(() => void state.routes.push({ route: compile(route), handler }))
+          ? Effect.sync(() => engine.route(route, coreHandler(run, handler)))
           : Effect.dieMessage(`ZuoraSimulator.route: the path must start with "/": ${route.path}`),
-      setTokenLifetime: (seconds) => Effect.sync(() => void (state.lifetime = seconds)),
-      setLatency: (latency) =>
-        Effect.sync(() => void (state.latencyMillis = Duration.toMillis(Duration.decode(latency)))),
-      revoke: (token) =>
-        Effect.sync(() => {
-          for (const [key, issued] of state.tokens) {
-            if (key === token || issued.clientId === token) state.tokens.set(key, { ...issued, revoked: true })
-          }
-        }),
-      stats: Effect.sync(() => ({
-        requests: state.requests,
-        tokenRequests: state.tokenRequests,
-        tokensIssued: state.tokens.size,
-        byStatus: { ...state.byStatus },
-        authenticationHeaders: state.authenticationHeaders,
-        queryStrings: state.queryStrings,
-        trackIds: [...state.trackIds],
-        apiCalls: state.apiCalls,
-        apiByStatus: { ...state.apiByStatus },
-        apiTokens: [...state.apiTokens],
-        paymentsCreated: state.payments.length,
-        idempotentReplays: state.idempotentReplays,
-        idempotencyConflicts: state.idempotencyConflicts,
-        idempotencyMismatches: state.idempotencyMismatches
-      })),
-      requests: Effect.sync(() => [...state.recorded]),
-      tokens: Effect.sync(() => [...state.tokens.values()]),
-      payments: Effect.sync(() => [...state.payments]),
-      reset: Effect.sync(() => {
-        state = freshState(initialLifetime, initialLatency)
-      })
+      setTokenLifetime: (seconds) => Effect.sync(() => engine.setTokenLifetime(seconds)),
+      setLatency: (latency) => Effect.sync(() => engine.setLatency(Duration.toMillis(Duration.decode(latency)))),
+      revoke: (token) => Effect.sync(() => engine.revoke(token)),
+      stats: Effect.sync(engine.stats),
+      requests: Effect.sync(engine.requests),
+      tokens: Effect.sync(engine.tokens),
+      payments: Effect.sync(engine.payments),
+      reset: Effect.sync(engine.reset)
     }
     return service
   })
+
+/**
+ * Starts a simulator from plain async code, with no Effect runtime: for any test framework.
+ * Resolves once it listens; rejects with a `SimulatorError` when an option is invalid or the port is
+ * taken. Close it with `close`. A custom route's effect is run with the default runtime; the clock is
+ * `Date.now`.
+ *
+ * @example
+ * ```ts
+ * import { ZuoraSimulator } from "effect-zuora-oauth/testing"
+ *
+ * const simulator = await ZuoraSimulator.start({ tokenLifetimeSeconds: 60 })
+ * const response = await fetch(`${simulator.baseUrl}/oauth/token`, {
+ *   method: "POST",
+ *   headers: { "content-type": "application/x-www-form-urlencoded" },
+ *   body: new URLSearchParams({
+ *     grant_type: "client_credentials",
+ *     client_id: simulator.credentials.clientId,
+ *     client_secret: simulator.credentials.clientSecret
+ *   })
+ * })
+ * console.log(response.status) // 200
+ * await simulator.close()
+ * ```
+ *
+ * @since 0.2.0
+ * @category Constructors
+ */
+export const start = async (options: Options = {}): Promise<Started> => {
+  const run: RunEffect = Effect.runPromise
+  const core = coreOptions(options, run, undefined)
+  if (Either.isLeft(core)) throw core.left
+  const engine = await Core.start(core.right).catch((error: unknown) => Promise.reject(fromCoreError(error)))
+  return {
+    baseUrl: engine.baseUrl,
+    port: engine.port,
+    credentials: engine.credentials,
+    script: engine.script,
+    scriptApi: scriptApiOf(engine),
+    route: (route, handler) => engine.route(route, coreHandler(run, handler)),
+    setTokenLifetime: engine.setTokenLifetime,
+    setLatency: (latency) => engine.setLatency(Duration.toMillis(Duration.decode(latency))),
+    revoke: engine.revoke,
+    stats: engine.stats,
+    requests: engine.requests,
+    tokens: engine.tokens,
+    payments: engine.payments,
+    reset: engine.reset,
+    close: engine.close
+  }
+}
 
 /**
  * A simulator as a layer, started when the layer is built and closed with it.
