@@ -24,6 +24,8 @@ export interface Sizes {
   readonly memory: MemoryParams
   /** Fleet mode at the stores' default sizes, in real processes; undefined: not run (the smoke test). */
   readonly fleet: FleetParams | undefined
+  /** Both Effect lines side by side, at full or tiny sizes; undefined: not run. */
+  readonly editions: "full" | "tiny" | undefined
 }
 
 /**
@@ -78,7 +80,8 @@ export const full: Sizes = {
     redisKinds: ["ioredis", "ioredis6", "node-redis"],
     clusterKinds: ["ioredis-cluster", "node-redis-cluster"],
     callers: 20
-  }
+  },
+  editions: "full"
 }
 
 export const tiny: Sizes = {
@@ -106,5 +109,6 @@ export const tiny: Sizes = {
   renewal: { callers: 5, tokenLifetimeSeconds: 2, latencyMs: 50, durationMs: 2_500, useDelayMs: 10, runs: 1 },
   cacheHit: { iterations: 2_000, runs: 1 },
   memory: { hits: 2_000, runs: 1 },
-  fleet: undefined
+  fleet: undefined,
+  editions: undefined
 }

@@ -8,6 +8,7 @@ import { stormPolicy } from "./config.js"
 import type { ClientSpec } from "./peers/types.js"
 import { cacheHit, type CacheHitResult, memory, type MemoryResult } from "./scenarios/cacheHit.js"
 import { coldHerd, type ColdHerdResult } from "./scenarios/coldHerd.js"
+import { editions, type EditionsResult } from "./scenarios/editions.js"
 import { fleet, type FleetResult } from "./scenarios/fleet.js"
 import { herdCost, type HerdCostResult } from "./scenarios/herdCost.js"
 import { renewal, type RenewalResult } from "./scenarios/renewal.js"
@@ -35,6 +36,8 @@ export interface SuiteResult {
   readonly memory: MemoryResult
   /** Fleet mode in real processes; undefined when the sizes leave it out. */
   readonly fleet: FleetResult | undefined
+  /** The Effect 3 and Effect 4 editions side by side; undefined when the sizes leave it out. */
+  readonly editions: EditionsResult | undefined
   /** Wall-clock time of the whole suite. */
   readonly seconds: number
 }
@@ -125,6 +128,7 @@ export const runSuite = (
     log(`cache hit: ${JSON.stringify(hit, round)}`)
     const heap = yield* memory(clients, sizes.memory)
     log(`memory: ${JSON.stringify(heap, round)}`)
+    const editionsResult = sizes.editions === undefined ? undefined : editions(sizes.editions === "tiny", log)
     // Last: dozens of node processes load the machine, which no other figure should feel.
     const fleetResult = sizes.fleet === undefined ? undefined : yield* fleet(sizes.fleet, log)
     return {
@@ -139,6 +143,7 @@ export const runSuite = (
       cacheHit: hit,
       memory: heap,
       fleet: fleetResult,
+      editions: editionsResult,
       seconds: (Date.now() - started) / 1000
     }
   })

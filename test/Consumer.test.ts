@@ -187,6 +187,20 @@ describe("the published package, as a consumer installs it", () => {
           return assert.fail(`the consumer's @effect/vitest test failed:\n${e.stdout ?? ""}${e.stderr ?? ""}`)
         }
         assert.match(report, /Tests\s+1 passed \(1\)/)
+        // The command, installed as a bin, finds the Effect 3 line it runs on.
+        const version = execFileSync(process.execPath, [
+          path.join(project, "node_modules/.bin/zuora-oauth"),
+          "--version"
+        ], {
+          encoding: "utf8",
+          timeout: 30_000
+        })
+        assert.strictEqual(
+          version.trim(),
+          (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+            version: string
+          }).version
+        )
       } finally {
         fs.rmSync(work, { recursive: true, force: true })
       }

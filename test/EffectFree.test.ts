@@ -46,3 +46,38 @@ describe("the Effect-free core", () => {
     assert.deepStrictEqual(specifiers(sample), ["effect/Effect", "./y.js", "effect"])
   })
 })
+
+describe("the Effect 4 edition shares the core, never the Effect 3 edition", () => {
+  const v4 = fileURLToPath(new URL("../v4/src/", import.meta.url))
+  const distCore = fileURLToPath(new URL("../dist/internal/core/", import.meta.url))
+  const files = (dir: string): ReadonlyArray<string> =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? files(path.join(dir, entry.name))
+        : entry.name.endsWith(".ts")
+        ? [path.join(dir, entry.name)]
+        : []
+    )
+
+  it("v4/src imports effect 4, Node built-ins, its own modules and the core's build (dist/internal/core) only", () => {
+    const all = files(v4)
+    assert.isAbove(all.length, 10, "v4/src has the Effect 4 edition's modules")
+    for (const file of all) {
+      for (const specifier of specifiers(fs.readFileSync(file, "utf8"))) {
+        const where = `${path.relative(v4, file)} imports ${specifier}`
+        if (specifier.startsWith(".")) {
+          const target = path.resolve(path.dirname(file), specifier)
+          assert.isTrue(
+            target.startsWith(v4) || target.startsWith(distCore),
+            `${where}: outside v4/src only the shared core's build may be imported`
+          )
+        } else {
+          assert.isTrue(
+            specifier === "effect" || specifier.startsWith("effect/") || specifier.startsWith("node:"),
+            `${where}: only effect (4) and Node built-ins (no @effect/platform, no client library)`
+          )
+        }
+      }
+    }
+  })
+})

@@ -12,6 +12,7 @@ import type { HerdCostResult } from "../scenarios/herdCost.js"
 import type { RenewalResult } from "../scenarios/renewal.js"
 import type { RetryAfterStormResult, StormResult } from "../scenarios/storm.js"
 import type { Runs, SuiteResult } from "../suite.js"
+import { editionTargets } from "./editions.js"
 import { fleetTargets } from "./fleet.js"
 
 /** The median of every numeric field over the runs. */
@@ -264,6 +265,7 @@ export const analyse = (suite: SuiteResult): Analysis => {
     })
   }
 
+  targets.push(...editionTargets(suite.editions))
   targets.push(...fleetTargets(suite.fleet, suite.sizes.fleet))
 
   const short = refreshWindow(suite.sizes.renewal.tokenLifetimeSeconds)

@@ -10,6 +10,7 @@ import { zuoraPerIpLimit } from "../scenarios/coldHerd.js"
 import { waitedThresholdMs } from "../scenarios/renewal.js"
 import type { SuiteResult } from "../suite.js"
 import { type Analysis, formatNumber as fmt, refreshWindow } from "./analysis.js"
+import { editionsMarkdown } from "./editions.js"
 import { fleetMarkdown } from "./fleet.js"
 
 type Align = "left" | "right"
@@ -425,6 +426,7 @@ export const markdown = (suite: SuiteResult, analysis: Analysis, env: Environmen
     ["left", "right", "right", "right", "right"]
   ))
 
+  for (const section of editionsMarkdown(suite.editions)) p(section)
   for (const section of fleetMarkdown(suite.fleet, sizes.fleet)) p(section)
 
   p("## Where a peer wins")
