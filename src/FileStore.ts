@@ -26,6 +26,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { AccessToken } from "./AccessToken.js"
 import { randomId } from "./internal/core/random.js"
+import * as options_ from "./internal/options.js"
 import * as Seal from "./internal/seal.js"
 import { RateLimited } from "./TokenError.js"
 import * as TokenStore from "./TokenStore.js"
@@ -131,8 +132,11 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory, never,
         notBefore: `${base}.not-before`,
         refused: `${base}.refused`
       }
-      const leaseTtlMillis = Duration.toMillis(Duration.decode(options.leaseTtl ?? "30 seconds"))
-      const pollInterval = Duration.decode(options.pollInterval ?? "100 millis")
+      // Options are checked when the service is built: a bad one is InvalidConfiguration naming it.
+      const leaseTtlMillis = yield* options_.positiveMillis(options.leaseTtl ?? "30 seconds", "leaseTtl")
+      const pollInterval = Duration.millis(
+        yield* options_.positiveMillis(options.pollInterval ?? "100 millis", "pollInterval")
+      )
       const clock = yield* Effect.clock
       const now = () => clock.unsafeCurrentTimeMillis()
       // Waits are measured on the monotonic clock; only file mtimes are compared with the wall clock.

@@ -54,6 +54,7 @@ import {
   renewScript,
   takeoverScript
 } from "./internal/core/redisScripts.js"
+import * as options_ from "./internal/options.js"
 import * as Seal from "./internal/seal.js"
 import * as Observability from "./Observability.js"
 import { InvalidConfiguration, RateLimited } from "./TokenError.js"
@@ -177,11 +178,16 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     const sealer = yield* Seal.make({ storeKey: context.key, clientSecret: context.clientSecret, keys: options.keys })
     // One hash tag per store key (see keysFor): every script runs on Redis Cluster.
     const keys = keysFor(options.prefix, context.key)
-    const commandTimeout = Duration.decode(options.commandTimeout ?? "200 millis")
-    const leaseTtlMillis = Duration.toMillis(Duration.decode(options.leaseTtl ?? "15 seconds"))
-    const pollInterval = Duration.decode(options.pollInterval ?? "250 millis")
-    const threshold = options.breakerThreshold ?? 3
-    const cooldownMillis = Duration.toMillis(Duration.decode(options.breakerCooldown ?? "10 seconds"))
+    // Options are checked when the service is built: a bad one is InvalidConfiguration naming it.
+    const commandTimeout = Duration.millis(
+      yield* options_.positiveMillis(options.commandTimeout ?? "200 millis", "commandTimeout")
+    )
+    const leaseTtlMillis = yield* options_.positiveMillis(options.leaseTtl ?? "15 seconds", "leaseTtl")
+    const pollInterval = Duration.millis(
+      yield* options_.positiveMillis(options.pollInterval ?? "250 millis", "pollInterval")
+    )
+    const threshold = yield* options_.positiveCount(options.breakerThreshold ?? 3, "breakerThreshold")
+    const cooldownMillis = yield* options_.positiveMillis(options.breakerCooldown ?? "10 seconds", "breakerCooldown")
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
     // Local decisions about time (waits, the breaker) use the monotonic clock.

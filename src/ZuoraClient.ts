@@ -389,7 +389,7 @@ const prepare = (
     environment = fallback
   } else if (typeof options.environment === "string") {
     const parsed = options.environment.includes("://")
-      ? ZuoraEnvironment.fromBaseUrl(options.environment)
+      ? ZuoraEnvironment.fromBaseUrl(options.environment, "environment")
       : ZuoraEnvironment.fromName(options.environment)
     if (Either.isLeft(parsed)) return Either.left(parsed.left)
     environment = parsed.right

@@ -30,6 +30,7 @@ import type { Stats } from "node:fs"
 import * as fs from "node:fs/promises"
 import { randomId } from "../../dist/internal/core/random.js"
 import type { AccessToken } from "./AccessToken.js"
+import * as options_ from "./internal/options.js"
 import * as Seal from "./internal/seal.js"
 import { RateLimited } from "./TokenError.js"
 import * as TokenStore from "./TokenStore.js"
@@ -164,8 +165,13 @@ export const make = (options: Options): Effect.Effect<TokenStore.Factory> =>
         notBefore: `${base}.not-before`,
         refused: `${base}.refused`
       }
-      const leaseTtlMillis = Duration.toMillis(Duration.fromInputUnsafe(options.leaseTtl ?? "30 seconds"))
-      const pollInterval = Duration.fromInputUnsafe(options.pollInterval ?? "100 millis")
+      // Options are checked when the service is built: a bad one is InvalidConfiguration naming it.
+      const leaseTtlMillis = yield* Effect.fromResult(
+        options_.positiveMillis(options.leaseTtl ?? "30 seconds", "leaseTtl")
+      )
+      const pollInterval = Duration.millis(
+        yield* Effect.fromResult(options_.positiveMillis(options.pollInterval ?? "100 millis", "pollInterval"))
+      )
       const clock = yield* Clock.Clock
       const now = () => clock.currentTimeMillisUnsafe()
       // Waits are measured on the monotonic clock; only file mtimes are compared with the wall clock.

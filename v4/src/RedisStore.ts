@@ -56,6 +56,7 @@ import {
   takeoverScript
 } from "../../dist/internal/core/redisScripts.js"
 import { AccessToken } from "./AccessToken.js"
+import * as options_ from "./internal/options.js"
 import * as Seal from "./internal/seal.js"
 import * as Observability from "./Observability.js"
 import { InvalidConfiguration, RateLimited } from "./TokenError.js"
@@ -180,11 +181,22 @@ export const make = (options: Options): TokenStore.Factory => (context) =>
     // One hash tag per store key: every key of this store is in one slot, so every script runs on Redis
     // Cluster (keys of different tags in one script fail there with CROSSSLOT).
     const keys = keysFor(options.prefix, context.key)
-    const commandTimeout = Duration.fromInputUnsafe(options.commandTimeout ?? "200 millis")
-    const leaseTtlMillis = Duration.toMillis(Duration.fromInputUnsafe(options.leaseTtl ?? "15 seconds"))
-    const pollInterval = Duration.fromInputUnsafe(options.pollInterval ?? "250 millis")
-    const threshold = options.breakerThreshold ?? 3
-    const cooldownMillis = Duration.toMillis(Duration.fromInputUnsafe(options.breakerCooldown ?? "10 seconds"))
+    // Options are checked when the service is built: a bad one is InvalidConfiguration naming it.
+    const commandTimeout = Duration.millis(
+      yield* Effect.fromResult(options_.positiveMillis(options.commandTimeout ?? "200 millis", "commandTimeout"))
+    )
+    const leaseTtlMillis = yield* Effect.fromResult(
+      options_.positiveMillis(options.leaseTtl ?? "15 seconds", "leaseTtl")
+    )
+    const pollInterval = Duration.millis(
+      yield* Effect.fromResult(options_.positiveMillis(options.pollInterval ?? "250 millis", "pollInterval"))
+    )
+    const threshold = yield* Effect.fromResult(
+      options_.positiveCount(options.breakerThreshold ?? 3, "breakerThreshold")
+    )
+    const cooldownMillis = yield* Effect.fromResult(
+      options_.positiveMillis(options.breakerCooldown ?? "10 seconds", "breakerCooldown")
+    )
     const clock = yield* Clock.Clock
     const now = () => clock.currentTimeMillisUnsafe()
     // Local decisions about time (waits, the breaker) use the monotonic clock.

@@ -393,7 +393,7 @@ const prepare = (
     environment = fallback
   } else if (typeof options.environment === "string") {
     const parsed = options.environment.includes("://")
-      ? ZuoraEnvironment.fromBaseUrl(options.environment)
+      ? ZuoraEnvironment.fromBaseUrl(options.environment, "environment")
       : ZuoraEnvironment.fromName(options.environment)
     if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
     environment = parsed.success

@@ -112,3 +112,22 @@ export const decode = <A, I>(
       description: issue?.message ?? "is invalid"
     })
   })
+
+/**
+ * A store's duration option: a positive duration of at most a day, in milliseconds, or an
+ * `InvalidConfiguration` naming the setting (text that does not parse, NaN, a negative or infinite
+ * value, zero).
+ */
+export const positiveMillis = (input: unknown, setting: string): Result.Result<number, InvalidConfiguration> =>
+  Result.flatMap(decode(DurationInput, input, setting), (duration) => {
+    const millis = Duration.toMillis(duration)
+    return millis > 0 ? Result.succeed(millis) : Result.fail(
+      new InvalidConfiguration({ setting, description: "must be a positive duration of at most a day" })
+    )
+  })
+
+/** A store's count option: a whole number of at least 1, or an `InvalidConfiguration` naming it. */
+export const positiveCount = (input: unknown, setting: string): Result.Result<number, InvalidConfiguration> =>
+  typeof input === "number" && Number.isSafeInteger(input) && input >= 1
+    ? Result.succeed(input)
+    : Result.fail(new InvalidConfiguration({ setting, description: "must be a whole number of at least 1" }))
