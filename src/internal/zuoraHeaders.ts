@@ -1,49 +1,18 @@
 /**
- * The multi-entity and multi-org headers, validated once for the token request and the API client.
+ * The multi-entity and multi-org headers, validated once for the token request and the API client
+ * (the rules are the shared core's, `core/zuoraHeaders.ts`).
  *
  * @internal
  */
 import * as Either from "effect/Either"
 import { InvalidConfiguration } from "../TokenError.js"
-
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const orgId = /^[\x21-\x7E]+$/
+import * as Core from "./core/zuoraHeaders.js"
 
 /** `Zuora-Entity-Ids` and `Zuora-Org-Ids` as header entries (none when a list is empty or absent). */
 export const entityAndOrgHeaders = (options: {
   readonly entityIds?: ReadonlyArray<string> | undefined
   readonly orgIds?: ReadonlyArray<string> | undefined
 }): Either.Either<Record<string, string>, InvalidConfiguration> => {
-  const out: Record<string, string> = {}
-  for (const setting of ["entityIds", "orgIds"] as const) {
-    const value: unknown = options[setting]
-    if (value !== undefined && !(Array.isArray(value) && value.every((id) => typeof id === "string"))) {
-      return Either.left(new InvalidConfiguration({ setting, description: "must be an array of strings" }))
-    }
-  }
-  if (options.entityIds !== undefined && options.entityIds.length > 0) {
-    const bad = options.entityIds.findIndex((id) => !uuid.test(id))
-    if (bad >= 0) {
-      return Either.left(
-        new InvalidConfiguration({
-          setting: "entityIds",
-          description: `entry ${bad} is not a UUID with hyphens (36 characters)`
-        })
-      )
-    }
-    out["zuora-entity-ids"] = options.entityIds.join(",")
-  }
-  if (options.orgIds !== undefined && options.orgIds.length > 0) {
-    const bad = options.orgIds.findIndex((id) => !orgId.test(id) || id.includes(","))
-    if (bad >= 0) {
-      return Either.left(
-        new InvalidConfiguration({
-          setting: "orgIds",
-          description: `entry ${bad} is empty or contains a comma, a space or a control character`
-        })
-      )
-    }
-    out["zuora-org-ids"] = options.orgIds.join(",")
-  }
-  return Either.right(out)
+  const checked = Core.entityAndOrgHeaders(options)
+  return checked.ok ? Either.right(checked.value) : Either.left(new InvalidConfiguration(checked.problem))
 }
