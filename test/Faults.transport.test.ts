@@ -170,6 +170,18 @@ describe("API client: the bearer token goes only to https and to the base URL's 
         }
       }).pipe(Effect.provideService(HttpClient.HttpClient, client), Effect.either)
       assert.isTrue(Either.isLeft(plain) && plain.left._tag === "InvalidConfiguration")
+      // A URL given as the environment that is refused names the option given, never the secret in it.
+      const withCredentials = yield* Effect.flip(
+        ZuoraClient.make(tokens, {
+          zuoraVersion: "2025-08-12",
+          environment: "https://user:s3cr3t-in-url@rest.test.zuora.com"
+        }).pipe(Effect.provideService(HttpClient.HttpClient, client))
+      )
+      assert.strictEqual(withCredentials._tag, "InvalidConfiguration")
+      if (withCredentials._tag === "InvalidConfiguration") {
+        assert.strictEqual(withCredentials.setting, "environment")
+        assert.notInclude(withCredentials.message, "s3cr3t-in-url")
+      }
       const forged = yield* ZuoraClient.make(tokens, {
         zuoraVersion: "2025-08-12",
         environment: {

@@ -877,6 +877,24 @@ describe("one deadline per call", () => {
     }))
 })
 
+describe("ZuoraClient: a bad environment names the option given", () => {
+  it.effect("a URL with credentials as the environment is InvalidConfiguration on environment, without the secret", () =>
+    Effect.gen(function*() {
+      const tokens = yield* TokenService.makeTest("t-1")
+      const error = yield* Effect.flip(
+        ZuoraClient.make(tokens, {
+          zuoraVersion: "2025-08-12",
+          environment: "https://user:s3cr3t-in-url@rest.test.zuora.com"
+        }).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+      assert.strictEqual(error._tag, "InvalidConfiguration")
+      if (error._tag === "InvalidConfiguration") {
+        assert.strictEqual(error.setting, "environment")
+        assert.notInclude(error.message, "s3cr3t-in-url")
+      }
+    }))
+})
+
 /** The app's client: the platform's fetch client, following redirects, as many apps configure it. */
 const FollowingClient = Layer.effect(
   HttpClient.HttpClient,
