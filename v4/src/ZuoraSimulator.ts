@@ -29,19 +29,12 @@ import type * as ZuoraClient from "./ZuoraClient.js"
 import type * as ZuoraCredentials from "./ZuoraCredentials.js"
 
 /**
- * An OAuth client the simulator knows.
+ * An OAuth client the simulator knows. The shared core's model, the same in both editions.
  *
  * @since 0.2.0
  * @category Models
  */
-export interface Client {
-  readonly clientId: string
-  readonly clientSecret: string
-  /** The entity ids named in the scope of its tokens. */
-  readonly entityIds?: ReadonlyArray<string> | undefined
-  /** The tenant named in the scope of its tokens. */
-  readonly tenantId?: string | undefined
-}
+export type Client = Core.Client
 
 /**
  * The client the simulator knows unless told otherwise. Its secret is a test value, not a secret.
@@ -52,16 +45,13 @@ export interface Client {
 export const defaultClient: Client = Core.defaultClient
 
 /**
- * One entry of the `reasons` of a v1 failure: an 8-digit code (6 digits of resource, 2 of category) and
- * a message.
+ * One entry of the `reasons` of a v1 failure: an 8-digit code and a message (the shared core's model,
+ * the same in both editions: its fields are documented there).
  *
  * @since 0.2.0
  * @category Models
  */
-export interface Reason {
-  readonly code: number
-  readonly message: string
-}
+export type Reason = Core.Reason
 
 /**
  * A scripted answer, taking the place of the normal answer to one token request (`script`) or API call
@@ -191,138 +181,53 @@ export interface CustomRoute extends Route {
 }
 
 /**
- * A request the simulator received, as it saw it. Form fields are kept as sent (the simulator is the
- * server: it is supposed to see the secret), so tests can assert the wire format.
+ * A request the simulator received, as it saw it (the shared core's model, the same in both editions:
+ * its fields are documented there).
  *
  * @since 0.2.0
  * @category Models
  */
-export interface RecordedRequest {
-  readonly method: string
-  readonly path: string
-  readonly query: string
-  readonly headers: Readonly<Record<string, string>>
-  readonly form: Readonly<Record<string, string>>
-  /** The body as received (on the token endpoint: the form as sent). */
-  readonly body: string
-  readonly status: number | "reset" | "hang"
-  readonly at: number
-}
+export type RecordedRequest = Core.RecordedRequest
 
 /**
- * Counters of what the simulator saw and answered.
+ * Counters of what the simulator saw and answered. The shared core's model, the same in both editions.
  *
  * @since 0.2.0
  * @category Models
  */
-export interface Stats {
-  /** Every HTTP request, on any path. */
-  readonly requests: number
-  /** Requests to `/oauth/token`. */
-  readonly tokenRequests: number
-  /** Tokens issued. */
-  readonly tokensIssued: number
-  /** Token requests by status (`reset` and `hang` for the connection faults). */
-  readonly byStatus: Readonly<Record<string, number>>
-  /** Token requests that carried `Authorization`, `apiAccessKeyId` or `apiSecretAccessKey`. */
-  readonly authenticationHeaders: number
-  /** Token requests whose URL had a query string. */
-  readonly queryStrings: number
-  /** The `Zuora-Track-Id`s received on the token endpoint, in order. */
-  readonly trackIds: ReadonlyArray<string>
-  /** Calls to the API endpoints (`/v1/...` and custom routes). */
-  readonly apiCalls: number
-  /** API calls by status. */
-  readonly apiByStatus: Readonly<Record<string, number>>
-  /** The bearer token each API call carried (`none` when it had none), in order. */
-  readonly apiTokens: ReadonlyArray<string>
-  /** Payments created by `POST /v1/payments`. */
-  readonly paymentsCreated: number
-  /** API calls answered from the `Idempotency-Key` store (a replay of the first answer). */
-  readonly idempotentReplays: number
-  /** API calls answered 409: the same `Idempotency-Key` while the first request was in flight. */
-  readonly idempotencyConflicts: number
-  /** API calls answered 422: the same `Idempotency-Key` with a different method, path or body. */
-  readonly idempotencyMismatches: number
-}
+export type Stats = Core.Stats
 
 /**
- * A token the simulator issued.
+ * A token the simulator issued. The shared core's model, the same in both editions.
  *
  * @since 0.2.0
  * @category Models
  */
-export interface IssuedToken {
-  readonly token: string
-  readonly clientId: string
-  readonly issuedAt: number
-  readonly expiresAt: number
-  readonly revoked: boolean
-}
+export type IssuedToken = Core.IssuedToken
 
 /**
- * A seeded customer account.
+ * A seeded customer account. The shared core's model, the same in both editions.
  *
  * @since 0.2.0
  * @category Models
  */
-export interface Account {
-  /** 32 hex digits, as Zuora's ids. */
-  readonly id: string
-  readonly accountNumber: string
-  readonly name: string
-  readonly status: string
-  readonly currency: string
-  readonly billCycleDay: number
-  readonly paymentTerm: string
-  readonly workEmail: string
-}
+export type Account = Core.Account
 
 /**
- * A seeded invoice.
+ * A seeded invoice. The shared core's model, the same in both editions.
  *
  * @since 0.2.0
  * @category Models
  */
-export interface Invoice {
-  readonly id: string
-  readonly invoiceNumber: string
-  readonly accountId: string
-  readonly accountNumber: string
-  readonly accountName: string
-  /** `YYYY-MM-DD`. */
-  readonly invoiceDate: string
-  /** `YYYY-MM-DD`. */
-  readonly dueDate: string
-  readonly amount: number
-  readonly balance: number
-  readonly currency: string
-  readonly status: string
-}
+export type Invoice = Core.Invoice
 
 /**
- * A payment created by `POST /v1/payments`.
+ * A payment created by `POST /v1/payments`. The shared core's model, the same in both editions.
  *
  * @since 0.2.0
  * @category Models
  */
-export interface Payment {
-  readonly id: string
-  /** `P-00000001`, `P-00000002`, ... */
-  readonly number: string
-  readonly accountId: string
-  readonly accountNumber: string
-  readonly amount: number
-  readonly currency: string
-  /** `YYYY-MM-DD`. */
-  readonly effectiveDate: string
-  readonly type: string
-  readonly status: string
-  /** ISO 8601, from the simulator's clock. */
-  readonly createdDate: string
-  /** The `Idempotency-Key` of the request that created it, if any. */
-  readonly idempotencyKey: string | undefined
-}
+export type Payment = Core.Payment
 
 /**
  * The seeded accounts: `A00000001` (USD, 45 invoices), `A00000002` (EUR, 12 invoices) and `A00000003`
